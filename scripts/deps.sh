@@ -1,0 +1,34 @@
+# deps.sh: sourced by scripts/run and scripts/test. Installs the Debian 12 packages simhub needs,
+# only those missing (quick and idempotent when everything is present). Runs as root.
+
+# Build and runtime packages.
+SIMHUB_BUILD_PKGS="build-essential cmake pkg-config libwebsockets-dev libcjson-dev libsqlite3-dev
+  libssl-dev libmosquitto-dev"
+# What the test suite adds: check (unit tests), clang and its runtime (libFuzzer), the openssl
+# and sqlite3 command lines (known-answer vectors, reading the store), jq and xxd for test
+# scripts, mosquitto clients, and
+# docker-compose (validates docker-compose.yml without a Docker engine).
+SIMHUB_TEST_PKGS="check clang libclang-rt-14-dev openssl sqlite3 jq xxd mosquitto-clients docker-compose"
+
+simhub_install() {
+	local missing=()
+	local p
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+			missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "simhub: missing Debian packages: ${missing[*]}" >&2
+		echo "simhub: run as root, or: sudo apt-get install -y ${missing[*]}" >&2
+		return 1
+	fi
+	echo "simhub: installing ${missing[*]}" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq >&2 || return 1
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 || return 1
+}
+
+simhub_jobs() {
+	nproc 2>/dev/null || echo 2
+}

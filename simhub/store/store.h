@@ -1,0 +1,207 @@
+/*
+ * store.h: the storage interface the hub sees. One SQLite connection in WAL mode, statements
+ * prepared once, schema versioned by numbered migrations (PRAGMA user_version).
+ * The store never reads the clock, never interprets JSON and never picks protocol results:
+ * times and documents come in as arguments and go back out as they were stored.
+ *
+ * Transactions (group commit, ARCHITECTURE.md "Storage"): the event loop opens one batch,
+ * every hub operation runs inside it, and the batch commits before the loop polls again.
+ * Inside a batch each hub operation is made all-or-nothing with a savepoint:
+ *
+ *     store_batch_begin(st);                 // BEGIN IMMEDIATE (or depth+1 if already open)
+ *       store_op_begin(st);                  // SAVEPOINT
+ *       ... writes ...
+ *       store_op_end(st, rc == SH_OK);       // RELEASE, or ROLLBACK TO + RELEASE
+ *     store_batch_commit(st);                // COMMIT when depth returns to 0: now durable
+ *
+ * An operation begun outside any batch opens one for itself and commits it at its end, so a
+ * hub operation called on its own (a test, a CLI verb) is still atomic and durable.
+ * A write made outside any batch and any operation is its own transaction (autocommit); the hub
+ * never relies on it.
+ * If SQLite loses the open transaction (disk full, I/O error), every later write of the batch
+ * fails with SH_E_IO and the batch commit reports SH_E_IO: nothing of that batch is stored.
+ *
+ * Strings in rows are copied in; rows handed to callbacks are borrowed for the call only.
+ * A callback may call other store functions, but not the same _each function again
+ * (SH_E_STATE). All functions take a non-NULL store; every failure leaves a one-line reason in
+ * store_errmsg().
+ */
+#ifndef SH_STORE_H
+#define SH_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/identity.h"
+#include "core/result.h"
+
+struct sh_store;
+
+/* The newest schema version this build writes (PRAGMA user_version). */
+int store_schema_version(void);
+
+/*
+ * The SQL of migration `version` (1..store_schema_version()), which brings a database from
+ * user_version version-1 to version: a NULL-terminated array of statements, static, borrowed.
+ * NULL for any other number. It does not set user_version. For tests and tools that need an
+ * old-format file; store_open applies migrations itself.
+ */
+const char *const *store_migration_sql(int version);
+
+/*
+ * Open or create the database at `path` (":memory:" for a throw-away store), switch it to WAL,
+ * turn foreign keys on, migrate it to store_schema_version() and prepare every statement.
+ * The parent folder must exist. An empty file is taken as a new database (SQLite's rule).
+ *   path  borrowed; err/errlen: a buffer for a one-line reason on failure (may be NULL/0).
+ * Returns SH_OK and *out (caller closes with store_close);
+ *   SH_E_VERSION when the file's schema version is newer than this build's (err names the path,
+ *                the file's version, the supported version and says a newer simhub wrote it);
+ *   SH_E_INVALID when path or out is NULL or path is empty;
+ *   SH_E_NOMEM   when allocation fails;
+ *   SH_E_IO      otherwise: folder missing, not a SQLite file, a SQLite file of another
+ *                application, permissions, a failed migration (rolled back).
+ * A file refused for what it is (not SQLite, another application's, newer) is not modified.
+ * On failure *out is NULL.
+ */
+sh_rc store_open(const char *path, struct sh_store **out, char *err, size_t errlen);
+
+/* Finalise every statement and close. An open batch is rolled back. NULL is a no-op. */
+void store_close(struct sh_store *st);
+
+/* Reason for the last failure of a store call, "" if none yet. Borrowed until the next call. */
+const char *store_errmsg(const struct sh_store *st);
+
+/*
+ * How a commit reaches the disk (PRAGMA synchronous). NORMAL, the default, survives a crash or
+ * kill of simhub: every committed batch is there on restart. FULL also survives the machine
+ * losing power, at the price of an fsync per commit (figures in bench/README.md).
+ */
+enum sh_store_sync {
+	SH_STORE_SYNC_NORMAL = 1,
+	SH_STORE_SYNC_FULL = 2,
+};
+/* SH_OK; SH_E_INVALID for an unknown mode; SH_E_STATE inside a batch; SH_E_IO. */
+sh_rc store_set_sync(struct sh_store *st, enum sh_store_sync mode);
+
+/*
+ * Run SQLite's integrity check and the foreign key check over the whole file (slow on big
+ * files: a tool's or a test's call, not the loop's). SH_OK when clean; SH_E_IO with the first
+ * problem in store_errmsg() otherwise.
+ */
+sh_rc store_check_integrity(struct sh_store *st);
+
+/*
+ * Group commit; see the header comment.
+ * store_batch_begin: SH_OK; SH_E_IO when BEGIN fails (busy past the timeout, I/O).
+ * store_batch_commit: SH_OK (committed, or depth decremented); SH_E_STATE without a batch or
+ *   when it would commit while an operation is still open (nothing changes); SH_E_IO when the
+ *   commit failed or the transaction was lost: the batch is rolled back, depth is 0.
+ * store_batch_depth: current nesting depth, 0 outside a batch.
+ * store_op_begin: SH_OK; SH_E_IO.
+ * store_op_end: keep non-zero releases the operation's writes into the batch, zero undoes them
+ *   (earlier operations of the batch are kept). SH_OK; SH_E_STATE without an open operation;
+ *   SH_E_IO when the savepoint could not be released or the batch it opened could not commit.
+ */
+sh_rc store_batch_begin(struct sh_store *st);
+sh_rc store_batch_commit(struct sh_store *st);
+int store_batch_depth(const struct sh_store *st);
+sh_rc store_op_begin(struct sh_store *st);
+sh_rc store_op_end(struct sh_store *st, int keep);
+
+/*
+ * Results common to every function below: SH_E_IO when SQLite fails (reason in store_errmsg),
+ * SH_E_INVALID for a NULL or empty key where one is required.
+ */
+
+/* --- hub settings (key/value text) --------------------------------------------------------- */
+/* *value_out is malloc'd (caller frees); SH_E_NOTFOUND when unset; SH_E_NOMEM. */
+sh_rc store_setting_get(struct sh_store *st, const char *key, char **value_out);
+/* Insert or replace; key and value borrowed. */
+sh_rc store_setting_set(struct sh_store *st, const char *key, const char *value);
+
+/* --- shared access policies ------------------------------------------------------------------ */
+/* Copies the policy into *out; SH_E_NOTFOUND when absent. */
+sh_rc store_policy_get(struct sh_store *st, const char *name, struct sh_policy *out);
+/* Insert or replace by name. SH_E_INVALID for an empty name or rights outside enum sh_right. */
+sh_rc store_policy_put(struct sh_store *st, const struct sh_policy *p);
+/* Every policy in name order; the callback's non-SH_OK result stops the walk and is returned. */
+sh_rc store_policy_each(struct sh_store *st,
+			sh_rc (*fn)(void *arg, const struct sh_policy *p), void *arg);
+
+/* --- identities: devices (module_id "") and modules ------------------------------------------ */
+/*
+ * Devices and modules live in two tables (devices, modules); struct sh_identity carries both.
+ * A device row ignores managed_by; a module row ignores iot_edge (read back as "" and false).
+ */
+/* Copies into *out. SH_E_NOTFOUND when absent. module_id "" or NULL selects the device itself. */
+sh_rc store_identity_get(struct sh_store *st, const char *device_id, const char *module_id,
+			 struct sh_identity *out);
+/*
+ * SH_E_EXISTS when the (device, module) pair is taken; SH_E_NOTFOUND when a module's device
+ * does not exist; SH_E_INVALID for an empty device id or a status/auth type out of range.
+ */
+sh_rc store_identity_insert(struct sh_store *st, const struct sh_identity *id);
+/* SH_E_NOTFOUND when absent. Rewrites every column. SH_E_INVALID as for insert. */
+sh_rc store_identity_update(struct sh_store *st, const struct sh_identity *id);
+/*
+ * Deletes the identity and its twin; deleting a device deletes its modules, their twins and its
+ * queued c2d messages. Messages and events it sent stay. SH_E_NOTFOUND when absent.
+ */
+sh_rc store_identity_delete(struct sh_store *st, const char *device_id, const char *module_id);
+/*
+ * Iterate in id order. device_id NULL: every device (not modules). device_id set: the modules
+ * of that device (none, SH_OK, when the device does not exist). The callback's non-SH_OK result
+ * stops the walk and is returned.
+ */
+sh_rc store_identity_each(struct sh_store *st, const char *device_id,
+			  sh_rc (*fn)(void *arg, const struct sh_identity *id), void *arg);
+/* Devices only (registry statistics): *total of them, *enabled with status enabled. */
+sh_rc store_identity_count(struct sh_store *st, int64_t *total, int64_t *enabled);
+
+/* --- twins: one JSON document per identity (core/twin owns its shape) ------------------------ */
+/* *json_out is malloc'd (caller frees). SH_E_NOTFOUND when the identity has no twin row. */
+sh_rc store_twin_get(struct sh_store *st, const char *device_id, const char *module_id,
+		     char **json_out);
+/*
+ * Insert or replace the twin document of an existing identity; `version` is kept beside it for
+ * queries from the shell. SH_E_NOTFOUND when the identity does not exist.
+ */
+sh_rc store_twin_put(struct sh_store *st, const char *device_id, const char *module_id,
+		     const char *json, int64_t version);
+
+/* --- device-to-cloud messages --------------------------------------------------------------- */
+struct sh_d2c_row {
+	const char *device_id;
+	const char *module_id;        /* "" or NULL for device messages */
+	int64_t enqueued_us;
+	const char *message_id;       /* NULL when absent */
+	const char *content_type;     /* NULL when absent */
+	const char *content_encoding; /* NULL when absent */
+	const char *interface_id;     /* NULL when absent */
+	const char *sys_props_json;   /* JSON object text, NULL = {} */
+	const char *app_props_json;   /* JSON object text, NULL = {} */
+	const void *body;             /* may be NULL when body_len is 0 */
+	size_t body_len;
+};
+/*
+ * Appends one message; *seq_out (optional) gets its row id, which grows with arrival order.
+ * SH_E_INVALID for an empty device id; SH_E_TOOLARGE for a body past SQLite's limit.
+ */
+sh_rc store_d2c_append(struct sh_store *st, const struct sh_d2c_row *row, int64_t *seq_out);
+/* Messages of device_id (its own and its modules'), or of everyone when device_id is NULL. */
+sh_rc store_d2c_count(struct sh_store *st, const char *device_id, int64_t *count_out);
+/*
+ * Messages with seq > after_seq in seq order, of device_id (its own and its modules') or of
+ * everyone when NULL. The row is borrowed for the call (module_id is "" for device messages,
+ * absent strings are NULL, the property strings are never NULL). The callback's non-SH_OK
+ * result stops the walk and is returned.
+ */
+sh_rc store_d2c_each(struct sh_store *st, const char *device_id, int64_t after_seq,
+		     sh_rc (*fn)(void *arg, int64_t seq, const struct sh_d2c_row *row), void *arg);
+
+/* --- connection events ---------------------------------------------------------------------- */
+/* Appends one event (connected, disconnected, ...); reason may be NULL. Strings borrowed. */
+sh_rc store_connection_event(struct sh_store *st, const char *device_id, const char *module_id,
+			     int64_t at_us, const char *event, const char *reason);
+
+#endif

@@ -1,0 +1,152 @@
+/*
+ * hub.h: the hub's operations, transport-agnostic (ARCHITECTURE.md "Rooms"). The CLI, the MQTT
+ * and REST front doors and the scenario runner all call these; none of them touch the store.
+ * The hub reads time and randomness only through the env it is given, so tests and the
+ * scenario runner's virtual clock drive it deterministically.
+ *
+ * Every operation is all-or-nothing: it runs inside a store savepoint, inside the caller's
+ * open batch (group commit) or, when no batch is open, a batch of its own that commits before
+ * the call returns. Failures fill a struct iothub_err with IoT Hub's code and a sentence.
+ */
+#ifndef SH_HUB_H
+#define SH_HUB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/identity.h"
+#include "core/iothub_error.h"
+#include "core/result.h"
+
+struct cJSON;
+struct sh_store;
+struct sh_hub;
+
+/* What the hub needs from its surroundings: the hub clock and a random source. */
+struct sh_hub_env {
+	int64_t (*now_us)(void *ctx);                        /* microseconds since 1970 UTC */
+	void (*random)(void *ctx, uint8_t *buf, size_t len); /* cryptographic quality in serve */
+	void *ctx;
+};
+
+/* Called when a desired-property change must reach a live device or module session. */
+struct sh_hub_notify {
+	void (*desired_patch)(void *ctx, const char *device_id, const char *module_id,
+			      const struct cJSON *delta);
+	void *ctx;
+};
+
+#define HUB_DEFAULT_HOSTNAME "localhost"
+
+/* Setting keys stored in the hub's settings table. */
+#define HUB_SETTING_HOSTNAME "hostname"
+#define HUB_SETTING_SECURITY_AUTOCREATE "security.autoCreateModule"
+#define HUB_SETTING_TWIN_LEGACY_LIMITS "twin.legacyLimits"
+
+/*
+ * Open the hub over an open store (borrowed; it must outlive the hub). Creates the default
+ * shared access policies with random keys the first time. SH_E_IO when the store fails.
+ */
+sh_rc hub_open(struct sh_store *st, const struct sh_hub_env *env, struct sh_hub **out,
+	       struct iothub_err *err);
+void hub_close(struct sh_hub *hub);
+struct sh_store *hub_store(struct sh_hub *hub);
+void hub_set_notify(struct sh_hub *hub, const struct sh_hub_notify *notify);
+int64_t hub_now_us(const struct sh_hub *hub);
+
+/* --- settings -------------------------------------------------------------------------------- */
+/* The hub's host name (connection strings, SAS scopes). Borrowed; valid until the next set. */
+const char *hub_hostname(const struct sh_hub *hub);
+sh_rc hub_set_hostname(struct sh_hub *hub, const char *hostname, struct iothub_err *err);
+bool hub_setting_bool(struct sh_hub *hub, const char *key, bool fallback);
+sh_rc hub_set_setting(struct sh_hub *hub, const char *key, const char *value, struct iothub_err *err);
+
+/* --- shared access policies ------------------------------------------------------------------- */
+sh_rc hub_policy_get(struct sh_hub *hub, const char *name, struct sh_policy *out,
+		     struct iothub_err *err);
+/* Insert or replace a policy; keys are validated (base64 of 16 to 64 bytes). */
+sh_rc hub_policy_put(struct sh_hub *hub, const struct sh_policy *p, struct iothub_err *err);
+sh_rc hub_policy_each(struct sh_hub *hub, sh_rc (*fn)(void *arg, const struct sh_policy *p),
+		      void *arg);
+/* "RegistryRead, ServiceConnect" style list of a rights bit set into buf. */
+const char *hub_rights_str(unsigned rights, char *buf, size_t cap);
+
+/* --- identity registry ------------------------------------------------------------------------ */
+/*
+ * Create a device (module_id "") or a module. From `req` the hub takes the ids, status,
+ * statusReason, auth type, keys, thumbprints, iot_edge and managed_by; empty SAS keys are
+ * generated (32 random bytes each). Everything else (generationId, etag, timestamps,
+ * connection state) is the hub's. *out gets the stored identity.
+ * Errors: 400004 bad id, key or thumbprint; 404001 module on a missing device;
+ * 409001 / 409301 already exists.
+ */
+sh_rc hub_identity_create(struct sh_hub *hub, const struct sh_identity *req,
+			  struct sh_identity *out, struct iothub_err *err);
+/*
+ * Replace the updatable fields of an existing identity (IoT Hub PUT with If-Match): status,
+ * statusReason, auth type, keys (empty keys keep the current ones: docs/differences.md),
+ * thumbprints, iot_edge, managed_by. `if_match` NULL or "*" (quotes and W/ tolerated) skips the
+ * etag check. Errors: 404001/404010, 412001 on an etag mismatch, 400004.
+ */
+sh_rc hub_identity_update(struct sh_hub *hub, const struct sh_identity *req, const char *if_match,
+			  struct sh_identity *out, struct iothub_err *err);
+sh_rc hub_identity_get(struct sh_hub *hub, const char *device_id, const char *module_id,
+		       struct sh_identity *out, struct iothub_err *err);
+/* Delete an identity and its twin (a device takes its modules along). */
+sh_rc hub_identity_delete(struct sh_hub *hub, const char *device_id, const char *module_id,
+			  const char *if_match, struct iothub_err *err);
+/* Enable or disable; reason may be NULL. */
+sh_rc hub_identity_set_status(struct sh_hub *hub, const char *device_id, const char *module_id,
+			      enum sh_status status, const char *reason, struct sh_identity *out,
+			      struct iothub_err *err);
+/* Devices (device_id NULL) or the modules of one device, in id order. */
+sh_rc hub_identity_each(struct sh_hub *hub, const char *device_id,
+			sh_rc (*fn)(void *arg, const struct sh_identity *id), void *arg,
+			struct iothub_err *err);
+
+/* --- connection strings and tokens ----------------------------------------------------------- */
+/*
+ * The connection string of an identity (primary key), with GatewayHostName when `gateway` is
+ * set. Malloc'd; caller frees. 404001/404010 when absent; 400004 for a non-SAS identity.
+ */
+sh_rc hub_connection_string(struct sh_hub *hub, const char *device_id, const char *module_id,
+			    const char *gateway, char **out, struct iothub_err *err);
+/* Service connection string of a policy (e.g. iothubowner). Malloc'd. */
+sh_rc hub_policy_connection_string(struct sh_hub *hub, const char *policy, char **out,
+				   struct iothub_err *err);
+
+/* --- twins ------------------------------------------------------------------------------------ */
+/* Full service view (identity fields + tags + properties with metadata). Caller frees. */
+sh_rc hub_twin_get(struct sh_hub *hub, const char *device_id, const char *module_id,
+		   struct cJSON **out, struct iothub_err *err);
+/* Device view: {"desired":{...},"reported":{...}}, no metadata. Caller frees. */
+sh_rc hub_twin_device_view(struct sh_hub *hub, const char *device_id, const char *module_id,
+			   struct cJSON **out, struct iothub_err *err);
+/* Service PATCH: {"tags":..,"properties":{"desired":..}}; notifies on a desired change. */
+sh_rc hub_twin_service_patch(struct sh_hub *hub, const char *device_id, const char *module_id,
+			     const struct cJSON *patch, const char *if_match, struct cJSON **out,
+			     struct iothub_err *err);
+/* Service PUT: replaces tags and desired. */
+sh_rc hub_twin_replace(struct sh_hub *hub, const char *device_id, const char *module_id,
+		       const struct cJSON *twin, const char *if_match, struct cJSON **out,
+		       struct iothub_err *err);
+/* Merge-patch desired (a bare desired object) or tags. out (optional): the service view. */
+sh_rc hub_twin_patch_desired(struct sh_hub *hub, const char *device_id, const char *module_id,
+			     const struct cJSON *patch, struct cJSON **out, struct iothub_err *err);
+sh_rc hub_twin_patch_tags(struct sh_hub *hub, const char *device_id, const char *module_id,
+			  const struct cJSON *patch, struct cJSON **out, struct iothub_err *err);
+/* Device side: merge-patch reported; *version_out gets the new reported $version. */
+sh_rc hub_twin_patch_reported(struct sh_hub *hub, const char *device_id, const char *module_id,
+			      const struct cJSON *patch, int64_t *version_out, struct iothub_err *err);
+
+/* --- fixtures ---------------------------------------------------------------------------------- */
+struct fixture;
+/*
+ * Apply parsed fixtures in one transaction: all or nothing. `files` names each fixture for
+ * error messages ("fixtures/demo/hub.json: $.devices[1].twin.desired.a: key contains '.'").
+ */
+sh_rc hub_fixtures_apply(struct sh_hub *hub, struct fixture *const *fx, const char *const *files,
+			 size_t n, struct iothub_err *err);
+
+#endif

@@ -1,0 +1,456 @@
+/*
+ * cmd_registry.c: the registry verbs: device and module add/list/show/rm/enable/disable,
+ * `cs` (connection strings and SAS tokens) and `policy list`.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "app/cli.h"
+#include "core/identity_json.h"
+#include "core/sas.h"
+#include "store/store.h"
+
+/* --- shared helpers -------------------------------------------------------------------------- */
+
+/* Fill an identity request from the add options common to devices and modules. */
+static int request_from_opts(struct cli_ctx *ctx, struct sh_identity *req)
+{
+	const char *pk = cli_opt(ctx, "primary-key"), *skey = cli_opt(ctx, "secondary-key");
+	const char *thumbs[2] = {NULL, NULL};
+	int nthumb = cli_opt_all(ctx, "x509-thumbprint", thumbs, 2);
+	if (nthumb && (pk || skey))
+		return cli_error(CLI_USAGE, "--x509-thumbprint and SAS keys exclude each other");
+	if (pk && strlen(pk) > SH_KEY_MAX)
+		return cli_error(CLI_USAGE, "--primary-key is too long");
+	if (skey && strlen(skey) > SH_KEY_MAX)
+		return cli_error(CLI_USAGE, "--secondary-key is too long");
+	for (int i = 0; i < nthumb; i++)
+		if (strlen(thumbs[i]) > SH_THUMB_MAX)
+			return cli_error(CLI_USAGE, "--x509-thumbprint must be 40 or 64 hex digits");
+	req->auth_type = nthumb ? SH_AUTH_SELF_SIGNED : SH_AUTH_SAS;
+	snprintf(req->primary_key, sizeof req->primary_key, "%s", pk ? pk : "");
+	snprintf(req->secondary_key, sizeof req->secondary_key, "%s", skey ? skey : "");
+	snprintf(req->primary_thumbprint, sizeof req->primary_thumbprint, "%s",
+		 nthumb > 0 ? thumbs[0] : "");
+	snprintf(req->secondary_thumbprint, sizeof req->secondary_thumbprint, "%s",
+		 nthumb > 1 ? thumbs[1] : "");
+	return CLI_OK;
+}
+
+static int copy_id(const char *src, char *dst, size_t cap, const char *what)
+{
+	if (strlen(src) >= cap)
+		return cli_error(CLI_FAIL, "%s is longer than %d characters (ArgumentInvalid 400004)",
+				 what, SH_ID_MAX);
+	strcpy(dst, src);
+	return CLI_OK;
+}
+
+/* One line per identity in text mode; the service JSON in --json mode. */
+static void print_identity(const struct cli_ctx *ctx, const struct sh_identity *id)
+{
+	if (ctx->json) {
+		cJSON *j = identity_to_json(id);
+		cli_print_json(j);
+		cJSON_Delete(j);
+		return;
+	}
+	char etag[32];
+	identity_etag(id->etag_counter, etag);
+	printf("%s%s%s\n", id->device_id, id->module_id[0] ? "/" : "", id->module_id);
+	if (!id->module_id[0])
+		printf("  status:        %s%s%s\n", id->status == SH_STATUS_ENABLED ? "enabled" : "disabled",
+		       id->status_reason[0] ? " - " : "", id->status_reason);
+	printf("  auth:          %s\n", identity_auth_str(id->auth_type));
+	if (id->auth_type == SH_AUTH_SAS) {
+		printf("  primaryKey:    %s\n", id->primary_key);
+		printf("  secondaryKey:  %s\n", id->secondary_key);
+	}
+	if (id->primary_thumbprint[0])
+		printf("  thumbprints:   %s %s\n", id->primary_thumbprint, id->secondary_thumbprint);
+	if (id->managed_by[0])
+		printf("  managedBy:     %s\n", id->managed_by);
+	printf("  connection:    %s\n", id->connected ? "Connected" : "Disconnected");
+	printf("  generationId:  %s\n  etag:          %s\n", id->generation_id, etag);
+}
+
+struct list_state {
+	struct cli_ctx *ctx;
+	cJSON *arr;
+	int n;
+};
+
+static sh_rc list_one(void *arg, const struct sh_identity *id)
+{
+	struct list_state *ls = arg;
+	ls->n++;
+	if (ls->arr) {
+		cJSON *j = identity_to_json(id);
+		if (!j)
+			return SH_E_NOMEM;
+		cJSON_AddItemToArray(ls->arr, j);
+		return SH_OK;
+	}
+	if (id->module_id[0])
+		printf("%-40s %s\n", id->module_id, id->managed_by);
+	else
+		printf("%-40s %-9s %s\n", id->device_id,
+		       id->status == SH_STATUS_ENABLED ? "enabled" : "disabled",
+		       identity_auth_str(id->auth_type));
+	return SH_OK;
+}
+
+static int list_identities(struct cli_ctx *ctx, const char *device_id)
+{
+	int rc = cli_open(ctx, false);
+	if (rc)
+		return rc;
+	struct list_state ls = {ctx, ctx->json ? cJSON_CreateArray() : NULL, 0};
+	struct iothub_err err = {0};
+	if (hub_identity_each(ctx->hub, device_id, list_one, &ls, &err) != SH_OK) {
+		cJSON_Delete(ls.arr);
+		return cli_fail_hub(device_id ? "cannot list modules" : "cannot list devices", &err);
+	}
+	if (ls.arr) {
+		cli_print_json(ls.arr);
+		cJSON_Delete(ls.arr);
+	} else if (ls.n == 0) {
+		fprintf(stderr, "(no %s)\n", device_id ? "modules" : "devices");
+	}
+	return CLI_OK;
+}
+
+/* --- device ----------------------------------------------------------------------------------- */
+
+static int device_add(struct cli_ctx *ctx)
+{
+	struct sh_identity req;
+	memset(&req, 0, sizeof req);
+	if (copy_id(ctx->pos[0], req.device_id, sizeof req.device_id, "deviceId"))
+		return CLI_FAIL;
+	int rc = request_from_opts(ctx, &req);
+	if (rc)
+		return rc;
+	req.status = cli_flag(ctx, "disabled") ? SH_STATUS_DISABLED : SH_STATUS_ENABLED;
+	const char *reason = cli_opt(ctx, "status-reason");
+	if (reason && strlen(reason) > SH_REASON_MAX)
+		return cli_error(CLI_USAGE, "--status-reason is over %d characters", SH_REASON_MAX);
+	snprintf(req.status_reason, sizeof req.status_reason, "%s", reason ? reason : "");
+	req.iot_edge = cli_flag(ctx, "iot-edge");
+	if ((rc = cli_open(ctx, true)))
+		return rc;
+	struct sh_identity out;
+	struct iothub_err err = {0};
+	if (hub_identity_create(ctx->hub, &req, &out, &err) != SH_OK)
+		return cli_fail_hub("cannot add device", &err);
+	print_identity(ctx, &out);
+	return CLI_OK;
+}
+
+static int device_list(struct cli_ctx *ctx)
+{
+	return list_identities(ctx, NULL);
+}
+
+static int show(struct cli_ctx *ctx, const char *dev, const char *mod)
+{
+	int rc = cli_open(ctx, false);
+	if (rc)
+		return rc;
+	struct sh_identity id;
+	struct iothub_err err = {0};
+	if (hub_identity_get(ctx->hub, dev, mod, &id, &err) != SH_OK)
+		return cli_fail_hub("cannot show", &err);
+	print_identity(ctx, &id);
+	return CLI_OK;
+}
+
+static int remove_identity(struct cli_ctx *ctx, const char *dev, const char *mod)
+{
+	int rc = cli_open(ctx, false);
+	if (rc)
+		return rc;
+	struct iothub_err err = {0};
+	if (hub_identity_delete(ctx->hub, dev, mod, cli_opt(ctx, "if-match"), &err) != SH_OK)
+		return cli_fail_hub("cannot remove", &err);
+	if (!ctx->json)
+		fprintf(stderr, "removed %s%s%s\n", dev, mod && mod[0] ? "/" : "", mod ? mod : "");
+	else
+		printf("{\"removed\":true}\n");
+	return CLI_OK;
+}
+
+static int device_show(struct cli_ctx *ctx)
+{
+	return show(ctx, ctx->pos[0], NULL);
+}
+
+static int device_rm(struct cli_ctx *ctx)
+{
+	return remove_identity(ctx, ctx->pos[0], NULL);
+}
+
+static int set_status(struct cli_ctx *ctx, enum sh_status status)
+{
+	int rc = cli_open(ctx, false);
+	if (rc)
+		return rc;
+	struct sh_identity out;
+	struct iothub_err err = {0};
+	if (hub_identity_set_status(ctx->hub, ctx->pos[0], NULL, status, cli_opt(ctx, "reason"), &out,
+				    &err) != SH_OK)
+		return cli_fail_hub(status == SH_STATUS_ENABLED ? "cannot enable" : "cannot disable",
+				    &err);
+	print_identity(ctx, &out);
+	return CLI_OK;
+}
+
+static int device_enable(struct cli_ctx *ctx)
+{
+	return set_status(ctx, SH_STATUS_ENABLED);
+}
+
+static int device_disable(struct cli_ctx *ctx)
+{
+	return set_status(ctx, SH_STATUS_DISABLED);
+}
+
+/* --- module ----------------------------------------------------------------------------------- */
+
+/* Module verbs take "DEVICE MODULE" or "DEVICE/MODULE". */
+static int module_args(struct cli_ctx *ctx, char *dev, char *mod)
+{
+	if (ctx->npos == 2) {
+		if (copy_id(ctx->pos[0], dev, SH_ID_MAX + 1, "deviceId") ||
+		    copy_id(ctx->pos[1], mod, SH_ID_MAX + 1, "moduleId"))
+			return CLI_FAIL;
+		return CLI_OK;
+	}
+	if (cli_split_identity(ctx->pos[0], dev, SH_ID_MAX + 1, mod, SH_ID_MAX + 1) != 0 || !mod[0])
+		return cli_error(CLI_USAGE, "expected DEVICE MODULE or DEVICE/MODULE, got '%s'",
+				 ctx->pos[0]);
+	return CLI_OK;
+}
+
+static int module_add(struct cli_ctx *ctx)
+{
+	struct sh_identity req;
+	memset(&req, 0, sizeof req);
+	int rc = module_args(ctx, req.device_id, req.module_id);
+	if (rc)
+		return rc;
+	if ((rc = request_from_opts(ctx, &req)))
+		return rc;
+	const char *mb = cli_opt(ctx, "managed-by");
+	if (mb && strlen(mb) > SH_ID_MAX)
+		return cli_error(CLI_USAGE, "--managed-by is too long");
+	snprintf(req.managed_by, sizeof req.managed_by, "%s", mb ? mb : "");
+	if ((rc = cli_open(ctx, true)))
+		return rc;
+	struct sh_identity out;
+	struct iothub_err err = {0};
+	if (hub_identity_create(ctx->hub, &req, &out, &err) != SH_OK)
+		return cli_fail_hub("cannot add module", &err);
+	print_identity(ctx, &out);
+	return CLI_OK;
+}
+
+static int module_list(struct cli_ctx *ctx)
+{
+	char dev[SH_ID_MAX + 1];
+	if (copy_id(ctx->pos[0], dev, sizeof dev, "deviceId"))
+		return CLI_FAIL;
+	return list_identities(ctx, dev);
+}
+
+static int module_show(struct cli_ctx *ctx)
+{
+	char dev[SH_ID_MAX + 1], mod[SH_ID_MAX + 1];
+	int rc = module_args(ctx, dev, mod);
+	return rc ? rc : show(ctx, dev, mod);
+}
+
+static int module_rm(struct cli_ctx *ctx)
+{
+	char dev[SH_ID_MAX + 1], mod[SH_ID_MAX + 1];
+	int rc = module_args(ctx, dev, mod);
+	return rc ? rc : remove_identity(ctx, dev, mod);
+}
+
+/* --- cs ----------------------------------------------------------------------------------------- */
+
+static int print_token(struct cli_ctx *ctx, const char *resource, const char *key, const char *skn,
+		       long long ttl)
+{
+	long long expiry = hub_now_us(ctx->hub) / 1000000 + ttl;
+	char token[1024];
+	size_t len = 0;
+	if (sas_build(resource, key, skn, expiry, token, sizeof token, &len) != SH_OK)
+		return cli_error(CLI_FAIL, "cannot build a SAS token for %s", resource);
+	if (ctx->json) {
+		cJSON *j = cJSON_CreateObject();
+		cJSON_AddStringToObject(j, "sas", token);
+		cJSON_AddStringToObject(j, "resource", resource);
+		cJSON_AddNumberToObject(j, "expiry", (double)expiry);
+		cli_print_json(j);
+		cJSON_Delete(j);
+	} else {
+		printf("%s\n", token);
+	}
+	return CLI_OK;
+}
+
+static int cs(struct cli_ctx *ctx)
+{
+	const char *policy = cli_opt(ctx, "policy");
+	const char *expiry = cli_opt(ctx, "expiry");
+	const char *gateway = cli_opt(ctx, "gateway");
+	long long ttl = 0;
+	if (expiry && (ttl = cli_parse_duration(expiry)) <= 0)
+		return cli_error(CLI_USAGE, "--expiry takes a positive duration such as 3600, 60m, 2h or 7d");
+	if ((policy != NULL) == (ctx->npos == 1))
+		return cli_error(CLI_USAGE, "give either DEVICE[/MODULE] or --policy NAME");
+	if (policy && gateway)
+		return cli_error(CLI_USAGE, "--gateway applies to device and module connection strings");
+	int rc = cli_open(ctx, false);
+	if (rc)
+		return rc;
+	struct iothub_err err = {0};
+	char *text = NULL;
+	if (policy) {
+		struct sh_policy p;
+		if (hub_policy_get(ctx->hub, policy, &p, &err) != SH_OK)
+			return cli_fail_hub("cannot make a connection string", &err);
+		if (expiry)
+			return print_token(ctx, hub_hostname(ctx->hub), p.primary_key, p.name, ttl);
+		if (hub_policy_connection_string(ctx->hub, policy, &text, &err) != SH_OK)
+			return cli_fail_hub("cannot make a connection string", &err);
+	} else {
+		char dev[SH_ID_MAX + 1], mod[SH_ID_MAX + 1];
+		if (cli_split_identity(ctx->pos[0], dev, sizeof dev, mod, sizeof mod) != 0)
+			return cli_error(CLI_USAGE, "expected DEVICE or DEVICE/MODULE, got '%s'", ctx->pos[0]);
+		if (expiry) {
+			struct sh_identity id;
+			if (hub_identity_get(ctx->hub, dev, mod, &id, &err) != SH_OK)
+				return cli_fail_hub("cannot make a SAS token", &err);
+			if (id.auth_type != SH_AUTH_SAS)
+				return cli_error(CLI_FAIL, "%s does not use SAS keys", ctx->pos[0]);
+			char resource[600];
+			snprintf(resource, sizeof resource, "%s/devices/%s%s%s", hub_hostname(ctx->hub), dev,
+				 mod[0] ? "/modules/" : "", mod);
+			return print_token(ctx, resource, id.primary_key, NULL, ttl);
+		}
+		if (hub_connection_string(ctx->hub, dev, mod, gateway, &text, &err) != SH_OK)
+			return cli_fail_hub("cannot make a connection string", &err);
+	}
+	if (ctx->json) {
+		cJSON *j = cJSON_CreateObject();
+		cJSON_AddStringToObject(j, "connectionString", text);
+		cli_print_json(j);
+		cJSON_Delete(j);
+	} else {
+		printf("%s\n", text);
+	}
+	free(text);
+	return CLI_OK;
+}
+
+/* --- policy ------------------------------------------------------------------------------------- */
+
+static sh_rc policy_one(void *arg, const struct sh_policy *p)
+{
+	cJSON *arr = arg;
+	char rights[128];
+	hub_rights_str(p->rights, rights, sizeof rights);
+	if (arr) {
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "keyName", p->name);
+		cJSON_AddStringToObject(o, "primaryKey", p->primary_key);
+		cJSON_AddStringToObject(o, "secondaryKey", p->secondary_key);
+		cJSON_AddStringToObject(o, "rights", rights);
+		cJSON_AddItemToArray(arr, o);
+	} else {
+		printf("%-20s %-60s %s\n", p->name, rights, p->primary_key);
+	}
+	return SH_OK;
+}
+
+static int policy_list(struct cli_ctx *ctx)
+{
+	int rc = cli_open(ctx, false);
+	if (rc)
+		return rc;
+	cJSON *arr = ctx->json ? cJSON_CreateArray() : NULL;
+	if (hub_policy_each(ctx->hub, policy_one, arr) != SH_OK) {
+		cJSON_Delete(arr);
+		return cli_error(CLI_FAIL, "cannot list policies: %s", store_errmsg(hub_store(ctx->hub)));
+	}
+	if (arr) {
+		cli_print_json(arr);
+		cJSON_Delete(arr);
+	}
+	return CLI_OK;
+}
+
+/* --- tables ------------------------------------------------------------------------------------- */
+
+static const struct cli_opt add_opts[] = {
+	{"primary-key", "KEY", "SAS primary key, base64 of 16-64 bytes (default: generated)"},
+	{"secondary-key", "KEY", "SAS secondary key (default: generated)"},
+	{"x509-thumbprint", "HEX", "selfSigned X.509 thumbprint (repeat for the secondary)"},
+	{"disabled", NULL, "create it disabled"},
+	{"status-reason", "TEXT", "statusReason to record"},
+	{"iot-edge", NULL, "mark the device as an IoT Edge device"},
+	{NULL, NULL, NULL},
+};
+static const struct cli_opt module_add_opts[] = {
+	{"primary-key", "KEY", "SAS primary key, base64 of 16-64 bytes (default: generated)"},
+	{"secondary-key", "KEY", "SAS secondary key (default: generated)"},
+	{"x509-thumbprint", "HEX", "selfSigned X.509 thumbprint (repeat for the secondary)"},
+	{"managed-by", "NAME", "managedBy of the module (e.g. IotEdge)"},
+	{NULL, NULL, NULL},
+};
+static const struct cli_opt rm_opts[] = {
+	{"if-match", "ETAG", "only remove if the identity etag still matches"},
+	{NULL, NULL, NULL},
+};
+static const struct cli_opt status_opts[] = {
+	{"reason", "TEXT", "statusReason to record"},
+	{NULL, NULL, NULL},
+};
+static const struct cli_opt no_opts[] = {{NULL, NULL, NULL}};
+static const struct cli_opt cs_opts[] = {
+	{"policy", "NAME", "the service connection string of a shared access policy"},
+	{"gateway", "HOST", "add GatewayHostName=HOST (the SDKs connect there, sign for HostName)"},
+	{"expiry", "DURATION", "print a SAS token valid for DURATION (3600, 60m, 2h, 7d) instead"},
+	{NULL, NULL, NULL},
+};
+
+const struct cli_verb cli_verbs_registry[] = {
+	{"device", "add", "DEVICE", "create a device identity", NULL, add_opts, 1, 1, device_add},
+	{"device", "list", NULL, "list device identities", NULL, no_opts, 0, 0, device_list},
+	{"device", "show", "DEVICE", "show a device identity (keys included)", NULL, no_opts, 1, 1,
+	 device_show},
+	{"device", "rm", "DEVICE", "delete a device, its modules and their twins", NULL, rm_opts, 1, 1,
+	 device_rm},
+	{"device", "enable", "DEVICE", "enable a device", NULL, status_opts, 1, 1, device_enable},
+	{"device", "disable", "DEVICE", "disable a device (it can no longer connect)", NULL,
+	 status_opts, 1, 1, device_disable},
+	{"module", "add", "DEVICE MODULE", "create a module identity on a device",
+	 "DEVICE/MODULE is accepted too.", module_add_opts, 1, 2, module_add},
+	{"module", "list", "DEVICE", "list the modules of a device", NULL, no_opts, 1, 1, module_list},
+	{"module", "show", "DEVICE MODULE", "show a module identity", "DEVICE/MODULE is accepted too.",
+	 no_opts, 1, 2, module_show},
+	{"module", "rm", "DEVICE MODULE", "delete a module and its twin",
+	 "DEVICE/MODULE is accepted too.", rm_opts, 1, 2, module_rm},
+	{NULL, "cs", "DEVICE[/MODULE]", "print a connection string (or a SAS token with --expiry)",
+	 "Device and module connection strings use the identity's primary key and the hub's\n"
+	 "hostname. 'simhub cs --policy iothubowner' prints the service connection string.",
+	 cs_opts, 0, 1, cs},
+	{"policy", "list", NULL, "list the shared access policies with their rights and keys", NULL,
+	 no_opts, 0, 0, policy_list},
+	{NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL},
+};

@@ -32,8 +32,8 @@ static void print_usage(FILE *out)
 	}
 	fprintf(out,
 		"\ncommon options:\n"
-		"  --db PATH            SQLite database (default %s; ':memory:' for a\n"
-		"                       throw-away hub)\n"
+		"  --db PATH            SQLite database (default $SIMHUB_DB, else %s;\n"
+		"                       ':memory:' for a throw-away hub)\n"
 		"  --json               machine-readable output where a verb prints data\n"
 		"  --help               help for the verb\n"
 		"\nexit codes: 0 success, 1 the operation failed, 2 usage error\n",
@@ -53,7 +53,8 @@ static void print_verb_help(const struct cli_verb *v, FILE *out)
 			 o->value ? o->value : "");
 		fprintf(out, "  %-24s %s\n", head, o->help);
 	}
-	fprintf(out, "  %-24s %s\n", "--db PATH", "SQLite database (default " CLI_DEFAULT_DB ")");
+	fprintf(out, "  %-24s %s\n", "--db PATH",
+		"SQLite database (default $SIMHUB_DB, else " CLI_DEFAULT_DB ")");
 	fprintf(out, "  %-24s %s\n", "--json", "machine-readable output");
 	fprintf(out, "  %-24s %s\n", "--help", "this help");
 }

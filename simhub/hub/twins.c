@@ -60,8 +60,9 @@ static cJSON *full_view(const struct sh_identity *id, const cJSON *twin)
 	return identity_twin_view(id, twin_service_view(twin));
 }
 
-sh_rc hub_twin_get(struct sh_hub *hub, const char *device_id, const char *module_id, cJSON **out,
-		   struct iothub_err *err)
+/* Read a twin and render it with the service view (identity fields too) or the device view. */
+static sh_rc read_view(struct sh_hub *hub, const char *device_id, const char *module_id,
+		       int device_view, cJSON **out, struct iothub_err *err)
 {
 	struct sh_identity id;
 	cJSON *twin;
@@ -69,7 +70,7 @@ sh_rc hub_twin_get(struct sh_hub *hub, const char *device_id, const char *module
 	sh_rc rc = load(hub, device_id, module_id, &id, &twin, err);
 	if (rc != SH_OK)
 		return rc;
-	*out = full_view(&id, twin);
+	*out = device_view ? twin_device_view(twin) : full_view(&id, twin);
 	cJSON_Delete(twin);
 	if (!*out) {
 		iothub_err_set(err, IOTHUB_SERVER_ERROR, "out of memory");
@@ -78,22 +79,16 @@ sh_rc hub_twin_get(struct sh_hub *hub, const char *device_id, const char *module
 	return SH_OK;
 }
 
+sh_rc hub_twin_get(struct sh_hub *hub, const char *device_id, const char *module_id, cJSON **out,
+		   struct iothub_err *err)
+{
+	return read_view(hub, device_id, module_id, 0, out, err);
+}
+
 sh_rc hub_twin_device_view(struct sh_hub *hub, const char *device_id, const char *module_id,
 			   cJSON **out, struct iothub_err *err)
 {
-	struct sh_identity id;
-	cJSON *twin;
-	*out = NULL;
-	sh_rc rc = load(hub, device_id, module_id, &id, &twin, err);
-	if (rc != SH_OK)
-		return rc;
-	*out = twin_device_view(twin);
-	cJSON_Delete(twin);
-	if (!*out) {
-		iothub_err_set(err, IOTHUB_SERVER_ERROR, "out of memory");
-		return SH_E_NOMEM;
-	}
-	return SH_OK;
+	return read_view(hub, device_id, module_id, 1, out, err);
 }
 
 /*

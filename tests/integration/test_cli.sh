@@ -161,6 +161,11 @@ printf '{"devices": [' >"$tmp/trunc.json"
 expect 1 "trunc.json" hub load "$tmp/trunc.json"
 expect 1 "No such file" hub load "$tmp/absent.json"
 
+# --- SIMHUB_DB names the database when --db is absent -------------------------------------------
+SIMHUB_DB="$tmp/env.db" "$SIMHUB" device add envdev >/dev/null
+[ -f "$tmp/env.db" ] || fail "SIMHUB_DB was not used"; ok
+"$SIMHUB" device show envdev --db "$tmp/env.db" >/dev/null || fail "device not in the SIMHUB_DB database"; ok
+
 # --- --db :memory: and a newer database -----------------------------------------------------------
 "$SIMHUB" device add m1 --db :memory: --json | jq -e '.deviceId == "m1"' >/dev/null || fail ":memory:"; ok
 cp "$db" "$tmp/newer.db"

@@ -97,5 +97,6 @@ int cli_load_fixtures(struct cli_ctx *ctx, const char *const *paths, int n, bool
 extern const struct cli_verb cli_verbs_registry[];
 extern const struct cli_verb cli_verbs_twin[];
 extern const struct cli_verb cli_verbs_serve[];
+extern const struct cli_verb cli_verbs_ca[];
 
 #endif

@@ -6,10 +6,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
 #include "app/cli.h"
+#include "hub/session.h"
+#include "io/loop.h"
+#include "io/tls_material.h"
 #include "store/store.h"
 
 struct print_state {
@@ -99,14 +103,77 @@ static int apply_common(struct cli_ctx *ctx)
 	return CLI_OK;
 }
 
+static volatile sig_atomic_t stop_flag;
+static volatile sig_atomic_t stop_signal;
+static struct io_loop *running_loop;
+
+static void on_stop_signal(int sig)
+{
+	stop_signal = sig;
+	stop_flag = 1;
+	io_loop_wake(running_loop);
+}
+
+/* A port option: a number 0-65535 (0 = any free port). -2 when absent, -3 when malformed. */
+static int port_opt(struct cli_ctx *ctx, const char *name)
+{
+	const char *v = cli_opt(ctx, name);
+	if (!v)
+		return -2;
+	char *end;
+	long n = strtol(v, &end, 10);
+	if (!*v || *end || n < 0 || n > 65535)
+		return -3;
+	return (int)n;
+}
+
+/* Write `text` to `path` atomically (temp file + rename), so readers never see half of it. */
+static int write_atomic(const char *path, const char *text)
+{
+	char tmp[4200];
+	snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid());
+	FILE *f = fopen(tmp, "w");
+	if (!f)
+		return -1;
+	int ok = fputs(text, f) >= 0 && fputc('\n', f) != EOF;
+	ok = (fclose(f) == 0) && ok;
+	if (!ok || rename(tmp, path) != 0) {
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+/* The ready file and the text banner say the same things (issue: --ready-file). */
+static cJSON *ready_info(struct cli_ctx *ctx, struct io_loop *loop, const struct tls_material *tm)
+{
+	char *owner = NULL;
+	struct iothub_err err = {0};
+	hub_policy_connection_string(ctx->hub, "iothubowner", &owner, &err);
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "host", hub_hostname(ctx->hub));
+	cJSON_AddNumberToObject(o, "mqtt", io_loop_port(loop, IO_MQTT));
+	cJSON_AddNumberToObject(o, "mqtts", io_loop_port(loop, IO_MQTTS));
+	cJSON_AddNumberToObject(o, "https", io_loop_port(loop, IO_HTTPS));
+	cJSON_AddStringToObject(o, "ca", tm->ca_cert);
+	cJSON_AddStringToObject(o, "service", owner ? owner : "");
+	cJSON_AddStringToObject(o, "db", ctx->db);
+	free(owner);
+	return o;
+}
+
 static int serve(struct cli_ctx *ctx)
 {
-	/* Block the stop signals first so they are only ever taken by sigwait below. */
-	sigset_t stop;
-	sigemptyset(&stop);
-	sigaddset(&stop, SIGINT);
-	sigaddset(&stop, SIGTERM);
-	sigprocmask(SIG_BLOCK, &stop, NULL);
+	int ports[IO_LISTENERS] = {port_opt(ctx, "mqtt-port"), port_opt(ctx, "mqtts-port"),
+				   port_opt(ctx, "https-port")};
+	static const char *const port_names[] = {"--mqtt-port", "--mqtts-port", "--https-port"};
+	for (int i = 0; i < IO_LISTENERS; i++)
+		if (ports[i] == -3)
+			return cli_error(CLI_USAGE, "%s takes a port number 0-65535 (0: any free port)",
+					 port_names[i]);
+	const char *user_cert = cli_opt(ctx, "tls-cert"), *user_key = cli_opt(ctx, "tls-key");
+	if (!user_cert != !user_key)
+		return cli_error(CLI_USAGE, "--tls-cert and --tls-key go together");
 
 	int rc = cli_open(ctx, true);
 	if (rc)
@@ -115,17 +182,94 @@ static int serve(struct cli_ctx *ctx)
 	int n = cli_opt_all(ctx, "fixtures", paths, CLI_MAX_REPEAT);
 	if (n && (rc = cli_load_fixtures(ctx, paths, n, ctx->json)))
 		return rc;
-	if ((rc = apply_common(ctx)) || (rc = print_connection_info(ctx)))
+	if ((rc = apply_common(ctx)))
 		return rc;
-	if (!ctx->json) {
-		printf("listeners: none in this build (MQTT and HTTPS endpoints are not served yet)\n");
+
+	/* TLS material: the user's, or simhub's own CA and server certificate. */
+	struct tls_material tm;
+	memset(&tm, 0, sizeof tm);
+	char err[512];
+	if (user_cert) {
+		if (tls_material_check_user(user_cert, user_key, err, sizeof err) != SH_OK)
+			return cli_error(CLI_FAIL, "%s", err);
+		snprintf(tm.cert, sizeof tm.cert, "%s", user_cert);
+		snprintf(tm.key, sizeof tm.key, "%s", user_key);
+	} else {
+		char dir[4096];
+		const char *names[1] = {hub_hostname(ctx->hub)};
+		if (tls_material_dir_for_db(ctx->db, dir, sizeof dir, err, sizeof err) != SH_OK ||
+		    tls_material_ensure(dir, names, strcmp(names[0], "localhost") ? 1 : 0,
+					hub_now_us(ctx->hub) / 1000000, &tm, NULL, err, sizeof err) != SH_OK)
+			return cli_error(CLI_FAIL, "TLS material: %s", err);
+	}
+
+	struct hub_sessions *reg = hub_sessions_new(ctx->hub);
+	if (!reg)
+		return cli_error(CLI_FAIL, "out of memory");
+	struct io_config cfg = {
+		.bind = cli_opt(ctx, "bind") ? cli_opt(ctx, "bind") : "127.0.0.1",
+		.port = {ports[IO_MQTT] == -2 ? 1883 : ports[IO_MQTT],
+			 ports[IO_MQTTS] == -2 ? 8883 : ports[IO_MQTTS],
+			 ports[IO_HTTPS] == -2 ? 443 : ports[IO_HTTPS]},
+		.cert = tm.cert,
+		.key = tm.key,
+	};
+	struct io_loop *loop = NULL;
+	if (io_loop_start(ctx->hub, reg, &cfg, &loop, err, sizeof err) != SH_OK &&
+	    ports[IO_HTTPS] == -2) {
+		/* 443 needs privileges or may be taken: say so and fall back to 8443. */
+		fprintf(stderr, "simhub: cannot use port 443 (%s); using 8443 for HTTPS and WebSocket "
+				"(set --https-port to choose)\n", err);
+		cfg.port[IO_HTTPS] = 8443;
+		if (io_loop_start(ctx->hub, reg, &cfg, &loop, err, sizeof err) != SH_OK)
+			loop = NULL;
+	}
+	if (!loop) {
+		hub_sessions_free(reg);
+		return cli_error(CLI_FAIL, "%s", err);
+	}
+
+	running_loop = loop;
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_stop_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	cJSON *info = ready_info(ctx, loop, &tm);
+	if (ctx->json) {
+		cli_print_json(info);
+	} else if ((rc = print_connection_info(ctx))) {
+		goto out;
+	} else {
+		printf("listeners on %s: mqtt %d, mqtts %d, https+wss %d (/$iothub/websocket)\n",
+		       cfg.bind, io_loop_port(loop, IO_MQTT), io_loop_port(loop, IO_MQTTS),
+		       io_loop_port(loop, IO_HTTPS));
+		if (!user_cert)
+			printf("CA certificate: %s (see 'simhub ca' for how to trust it)\n", tm.ca_cert);
 		printf("running; stop with Ctrl-C or SIGTERM\n");
 	}
 	fflush(stdout);
-	int sig = 0;
-	sigwait(&stop, &sig);
-	fprintf(stderr, "simhub: %s received, shutting down\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
-	return CLI_OK;
+	const char *ready = cli_opt(ctx, "ready-file");
+	if (ready) {
+		char *text = cJSON_PrintUnformatted(info);
+		if (!text || write_atomic(ready, text) != 0) {
+			cJSON_free(text);
+			rc = cli_error(CLI_FAIL, "cannot write the ready file %s", ready);
+			goto out;
+		}
+		cJSON_free(text);
+	}
+	io_loop_run(loop, &stop_flag);
+	fprintf(stderr, "simhub: %s received, shutting down\n",
+		stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
+out:
+	cJSON_Delete(info);
+	running_loop = NULL;
+	io_loop_free(loop);
+	hub_sessions_free(reg);
+	return rc;
 }
 
 static int load(struct cli_ctx *ctx)
@@ -140,7 +284,14 @@ static int load(struct cli_ctx *ctx)
 
 static const struct cli_opt serve_opts[] = {
 	{"fixtures", "PATH", "load a fixture file or folder (*.json) first; repeatable"},
-	{"hostname", "NAME", "the hub's host name in connection strings and SAS scopes"},
+	{"hostname", "NAME", "the hub's host name: connection strings, SAS scopes, certificate SAN"},
+	{"bind", "ADDRESS", "listen on this address (default 127.0.0.1; 0.0.0.0 opens the hub)"},
+	{"mqtt-port", "PORT", "plain MQTT for debugging (default 1883; 0: any free port)"},
+	{"mqtts-port", "PORT", "MQTT over TLS (default 8883; 0: any free port)"},
+	{"https-port", "PORT", "HTTPS and MQTT over WebSocket (default 443, else 8443; 0: any)"},
+	{"tls-cert", "PEM", "use this server certificate instead of simhub's own CA"},
+	{"tls-key", "PEM", "the key of --tls-cert"},
+	{"ready-file", "PATH", "write the listeners, CA and service string as JSON once up"},
 	{NULL, NULL, NULL},
 };
 static const struct cli_opt load_opts[] = {
@@ -149,10 +300,12 @@ static const struct cli_opt load_opts[] = {
 };
 
 const struct cli_verb cli_verbs_serve[] = {
-	{NULL, "serve", NULL, "run the hub: open the database, load fixtures, print connection strings",
+	{NULL, "serve", NULL, "run the hub: load fixtures, open the MQTT and HTTPS listeners",
 	 "Runs until SIGINT or SIGTERM. Fixtures are applied all-or-nothing before anything\n"
 	 "is printed; a bad fixture names its file, JSON path and reason, and nothing is\n"
-	 "changed. See docs/fixtures.md.",
+	 "changed (docs/fixtures.md). At first start simhub creates a local CA and a server\n"
+	 "certificate next to the database (see 'simhub ca'). The ready file holds\n"
+	 "{host, mqtt, mqtts, https, ca, service, db}.",
 	 serve_opts, 0, 0, serve},
 	{NULL, "load", "PATH...", "apply fixture files or folders to the database and exit",
 	 "Loading is idempotent and all-or-nothing (docs/fixtures.md).", load_opts, 1,

@@ -157,6 +157,7 @@ sh_rc hub_open(struct sh_store *st, const struct sh_hub_env *env, struct sh_hub 
 	}
 	hub->st = st;
 	hub->env = *env;
+	hub->after_tail = &hub->after;
 	sh_rc rc = hub_op_begin(hub, err);
 	if (rc == SH_OK) {
 		rc = ensure_default_policies(hub);
@@ -176,6 +177,15 @@ sh_rc hub_open(struct sh_store *st, const struct sh_hub_env *env, struct sh_hub 
 
 void hub_close(struct sh_hub *hub)
 {
+	if (!hub)
+		return;
+	if (hub->held)
+		hub_batch_release(hub);
+	while (hub->after) {
+		struct after_commit *a = hub->after;
+		hub->after = a->next;
+		free(a);
+	}
 	free(hub);
 }
 

@@ -140,6 +140,63 @@ sh_rc hub_twin_patch_tags(struct sh_hub *hub, const char *device_id, const char 
 sh_rc hub_twin_patch_reported(struct sh_hub *hub, const char *device_id, const char *module_id,
 			      const struct cJSON *patch, int64_t *version_out, struct iothub_err *err);
 
+/* --- device side: authentication, connection state, telemetry ------------------------------- */
+
+/* Why a device connection was refused; the MQTT and HTTPS edges map these to wire codes. */
+enum hub_auth_result {
+	HUB_AUTH_OK = 0,
+	HUB_AUTH_UNKNOWN_IDENTITY,   /* no such device or module */
+	HUB_AUTH_DISABLED,           /* the device is disabled */
+	HUB_AUTH_MALFORMED,          /* the password is not a SAS token */
+	HUB_AUTH_EXPIRED,            /* se is past */
+	HUB_AUTH_WRONG_SCOPE,        /* sr does not cover this identity */
+	HUB_AUTH_BAD_SIGNATURE,      /* no key of the identity (or the policy) signs it */
+	HUB_AUTH_UNKNOWN_POLICY,     /* skn names no policy, or one without DeviceConnect */
+	HUB_AUTH_NO_CREDENTIALS,     /* SAS token for an identity that does not use SAS keys, or none */
+	HUB_AUTH_STORE_ERROR,
+};
+const char *hub_auth_result_str(enum hub_auth_result r);
+
+/*
+ * Check a SAS token for a device (module_id "" or NULL) or module connection at hub time.
+ * The token may be signed with the identity's keys or with a policy that grants DeviceConnect
+ * (skn). The scope must cover {any host}/devices/{id}[/modules/{mid}] (docs/differences.md:
+ * the host part is not compared, because clients sign for the name in their connection string).
+ * On HUB_AUTH_OK, *out gets the identity and *expiry_s the token's se. Returns the result.
+ */
+enum hub_auth_result hub_auth_sas(struct sh_hub *hub, const char *device_id, const char *module_id,
+				  const char *token, size_t token_len, struct sh_identity *out,
+				  int64_t *expiry_s);
+
+/* Record a connect or disconnect: identity connectionState and its time, plus a connection event
+ * row with `reason` (free text such as "client-disconnect", "keepalive-timeout"). */
+sh_rc hub_connection_changed(struct sh_hub *hub, const char *device_id, const char *module_id,
+			     bool connected, const char *reason, struct iothub_err *err);
+
+/*
+ * Store one device-to-cloud message from an authenticated connection. `sys` and `app` are
+ * JSON objects (borrowed; may be NULL); the hub stamps iothub-connection-device-id (and
+ * -module-id) and iothub-enqueuedtime into a copy of sys. *seq_out (optional) gets the row id.
+ */
+sh_rc hub_telemetry(struct sh_hub *hub, const char *device_id, const char *module_id,
+		    const struct cJSON *sys, const struct cJSON *app, const void *body, size_t len,
+		    int64_t *seq_out, struct iothub_err *err);
+
+/* --- group commit for the event loop ------------------------------------------------------------ */
+/*
+ * The loop holds one batch open while it handles a round of network events; operations join
+ * it. hub_batch_hold opens it (no-op when held); hub_batch_release commits it, then runs every
+ * after-commit callback queued with hub_after_commit, in order (this is when PUBACKs and
+ * answers go out: acknowledged means committed).
+ */
+sh_rc hub_batch_hold(struct sh_hub *hub);
+bool hub_batch_held(const struct sh_hub *hub);
+sh_rc hub_batch_release(struct sh_hub *hub);
+/* Run fn(arg) after the held batch commits (at once when no batch is held). */
+sh_rc hub_after_commit(struct sh_hub *hub, void (*fn)(void *arg), void *arg);
+/* Forget queued after-commit calls for `arg` (its owner is going away). */
+void hub_after_commit_cancel(struct sh_hub *hub, void *arg);
+
 /* --- fixtures ---------------------------------------------------------------------------------- */
 struct fixture;
 /*

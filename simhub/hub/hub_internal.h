@@ -14,6 +14,15 @@ struct sh_hub {
 	struct sh_hub_notify notify;
 	char hostname[256];
 	int own_batch;                /* the current op opened the batch itself */
+	bool held;                    /* the loop holds a batch open (group commit) */
+	struct after_commit *after;   /* callbacks to run once the held batch commits, in order */
+	struct after_commit **after_tail;
+};
+
+struct after_commit {
+	void (*fn)(void *arg);
+	void *arg;
+	struct after_commit *next;
 };
 
 /*

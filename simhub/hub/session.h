@@ -1,0 +1,83 @@
+/*
+ * session.h: one MQTT 3.1.1 connection with IoT Hub semantics, independent of the transport.
+ * io/ feeds it the bytes a device sends and gives it a small table to write bytes and to
+ * close; the session does the rest (CONNECT and SAS, subscriptions, telemetry, twins, method
+ * answers, keep-alive and token expiry). The session table (struct hub_sessions) knows every
+ * live session by identity: it drops the older connection of an identity, routes desired
+ * patches and method calls, and sweeps timers.
+ *
+ * Request path: io RX -> session_feed -> mqtt_framer_feed -> dispatch on packet type ->
+ * session_on_<packet> -> hub_* operation (joins the loop's held batch) -> answer queued ->
+ * released after the batch commits (hub_batch_release) -> io send.
+ */
+#ifndef SH_SESSION_H
+#define SH_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hub/hub.h"
+
+struct hub_session;
+struct hub_sessions;
+struct cJSON;
+
+/*
+ * What io/ provides to a session. send queues bytes for the peer in order (0 ok, -1 when the
+ * connection is already going away). close asks for the connection to end once the queued
+ * bytes are written; it must NOT call session_closed synchronously: io calls session_closed
+ * later, from its close callback.
+ */
+struct session_io {
+	int (*send)(void *ctx, const uint8_t *buf, size_t len);
+	void (*close)(void *ctx);
+	void *ctx;
+};
+
+/* Largest MQTT packet accepted: a 256 KB message plus room for its topic and property bag. */
+#define SESSION_MAX_PACKET (256u * 1024u + 64u * 1024u)
+/* IoT Hub's device-to-cloud message limit: body plus properties. */
+#define SESSION_MAX_MESSAGE (256u * 1024u)
+/* A connection must send CONNECT within this many seconds. */
+#define SESSION_CONNECT_TIMEOUT_S 30
+
+/* The table of live sessions. `hub` is borrowed. Registers itself for the hub's notifications. */
+struct hub_sessions *hub_sessions_new(struct sh_hub *hub);
+/* Frees the table. Sessions still open must have been closed (session_closed) first. */
+void hub_sessions_free(struct hub_sessions *reg);
+/* Keep-alive, CONNECT deadline, SAS expiry, method timeouts, at hub time. */
+void hub_sessions_tick(struct hub_sessions *reg);
+size_t hub_sessions_count(const struct hub_sessions *reg);
+/* The session of a connected identity, or NULL. */
+struct hub_session *hub_sessions_find(struct hub_sessions *reg, const char *device_id,
+				      const char *module_id);
+
+/* A new connection. `transport` ("mqtt", "mqtts", "wss") is for logs and events. NULL on no memory. */
+struct hub_session *session_new(struct hub_sessions *reg, const struct session_io *io,
+				const char *transport);
+/* Bytes from the peer, in order. Protocol faults close the connection (io->close). */
+void session_feed(struct hub_session *s, const uint8_t *in, size_t len);
+/* The connection is gone. Ingests the Will on an abnormal close, records the disconnect, frees s. */
+void session_closed(struct hub_session *s);
+bool session_is_connected(const struct hub_session *s);
+
+/* --- direct methods --------------------------------------------------------------------------- */
+/*
+ * The answer to a method call: status is the device's status, payload its JSON body (borrowed,
+ * may be NULL for an empty body); or err set (404103 not online, 504101 timeout) with status 0.
+ */
+typedef void (*hub_method_cb)(void *arg, int status, const struct cJSON *payload,
+			      const struct iothub_err *err);
+/*
+ * Invoke `method` on a connected identity subscribed to $iothub/methods/POST/#. payload
+ * (borrowed, NULL = JSON null) is sent as the body. cb runs exactly once: with the device's
+ * answer, with 504101 after timeout_s, or with 404103 when the session ends first. Returns
+ * SH_OK when the request went out; SH_E_NOTFOUND (err 404103) when the identity is not online
+ * or not subscribed (cb not called).
+ */
+sh_rc hub_method_invoke(struct hub_sessions *reg, const char *device_id, const char *module_id,
+			const char *method, const struct cJSON *payload, int timeout_s,
+			hub_method_cb cb, void *arg, struct iothub_err *err);
+
+#endif

@@ -1,0 +1,103 @@
+/*
+ * session_internal.h: the session's state and the helpers its packet handlers share. Only
+ * hub/session*.c include it.
+ */
+#ifndef SH_SESSION_INTERNAL_H
+#define SH_SESSION_INTERNAL_H
+
+#include "core/identity.h"
+#include "core/mqtt_decode.h"
+#include "core/mqtt_frame.h"
+#include "hub/session.h"
+
+/* Subscription bits, one per filter kind of hub_topic_check_subscribe. */
+enum {
+	SUB_C2D = 1u << 0,
+	SUB_TWIN_RES = 1u << 1,
+	SUB_TWIN_DESIRED = 1u << 2,
+	SUB_METHODS = 1u << 3,
+	SUB_MODULE_INPUTS = 1u << 4,
+};
+
+/* A method call waiting for the device's answer. */
+struct pending_method {
+	char rid[24];
+	int64_t deadline_us;
+	hub_method_cb cb;
+	void *arg;
+	struct pending_method *next;
+};
+
+struct hub_session {
+	struct hub_sessions *reg;
+	struct sh_hub *hub;
+	struct session_io io;
+	char transport[8];
+	struct mqtt_framer framer;
+
+	/* state */
+	bool connected;          /* CONNACK 0 sent */
+	bool closing;            /* close asked: ignore further input */
+	bool clean_disconnect;   /* DISCONNECT received: no Will */
+	const char *close_reason;
+	int64_t opened_us;
+	int64_t last_rx_us;
+	uint16_t keepalive_s;
+	int64_t sas_expiry_s;    /* 0 = none (X.509) */
+	unsigned subs;
+
+	/* identity */
+	char device_id[SH_ID_MAX + 1];
+	char module_id[SH_ID_MAX + 1];
+
+	/* Will, copied from CONNECT */
+	bool has_will;
+	char *will_bag;          /* property bag of the Will topic */
+	uint8_t *will_payload;
+	size_t will_len;
+
+	/* output held until the loop's batch commits */
+	uint8_t *held;
+	size_t held_len, held_cap;
+	bool flush_queued;       /* an after-commit flush is queued */
+	bool close_after_flush;
+
+	struct pending_method *methods;
+	uint32_t next_rid;
+
+	struct hub_session *next, *prev;   /* all sessions */
+	struct hub_session *id_next;       /* identity hash chain (connected sessions) */
+};
+
+/* Bytes to the peer, after the current batch commits when one is held. 0 ok, -1 failure. */
+int session_send(struct hub_session *s, const uint8_t *buf, size_t len);
+/* Encode and send a PUBLISH (qos 0 or 1; packet id 0 for qos 0). */
+int session_publish(struct hub_session *s, const char *topic, const void *payload, size_t len,
+		    uint8_t qos, uint16_t packet_id);
+/* End the connection after pending output; `reason` (static text) goes to the disconnect record. */
+void session_fail(struct hub_session *s, const char *reason);
+
+/* Packet handlers (session_connect.c, session_publish.c, session_subscribe.c). */
+void session_on_connect(struct hub_session *s, const struct mqtt_raw *p);
+void session_on_publish(struct hub_session *s, const struct mqtt_raw *p);
+void session_on_subscribe(struct hub_session *s, const struct mqtt_raw *p);
+void session_on_unsubscribe(struct hub_session *s, const struct mqtt_raw *p);
+
+/* Timers of one session at hub time (called by hub_sessions_tick). */
+void session_tick(struct hub_session *s, int64_t now_us);
+
+/* The session table's side (sessions.c). */
+struct sh_hub *sessions_hub(struct hub_sessions *reg);
+void sessions_link(struct hub_sessions *reg, struct hub_session *s);       /* new connection */
+/* The identity is authenticated: index it, closing an older session of the same identity. */
+void sessions_register(struct hub_sessions *reg, struct hub_session *s);
+void sessions_unlink(struct hub_sessions *reg, struct hub_session *s);
+/* Fire 504101 for methods past their deadline. */
+void session_methods_expire(struct hub_session *s, int64_t now_us);
+/* Answer a pending method call (session_publish.c -> here). */
+void session_method_answer(struct hub_session *s, const char *rid, size_t rid_len, int status,
+			   const uint8_t *body, size_t len);
+/* End every pending method of s with 404103 (session going away). */
+void session_methods_abort(struct hub_session *s);
+
+#endif

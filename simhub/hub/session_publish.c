@@ -1,0 +1,181 @@
+/*
+ * session_publish.c: PUBLISH from a device: telemetry (property bag, size limit, RETAIN),
+ * twin GET and reported PATCH with their answers on $iothub/twin/res/, and direct-method
+ * answers. Every twin request gets an answer (the Node SDK has no twin timeout); a publish to a
+ * topic that is not this identity's, or QoS 2, closes the connection (§2.4).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "core/hub_topic.h"
+#include "core/isotime.h"
+#include "core/msg_props.h"
+#include "core/mqtt_write.h"
+#include "hub/session_internal.h"
+
+static void puback(struct hub_session *s, const struct mqtt_publish *pub)
+{
+	if (pub->qos != 1)
+		return;
+	uint8_t buf[4];
+	size_t n = 0;
+	if (mqtt_write_puback(buf, sizeof buf, pub->packet_id, &n) == SH_OK)
+		session_send(s, buf, n);
+}
+
+static void on_telemetry(struct hub_session *s, const struct mqtt_publish *pub,
+			 const struct hub_topic *t)
+{
+	if (!sh_span_eq_str(t->device_id, s->device_id) || !sh_span_eq_str(t->module_id, s->module_id)) {
+		session_fail(s, "publish-to-foreign-topic");
+		return;
+	}
+	if (pub->payload.len + t->props.len > SESSION_MAX_MESSAGE) {
+		session_fail(s, "message-too-large");
+		return;
+	}
+	cJSON *sys = NULL, *app = NULL;
+	if (msg_props_parse(t->props, SESSION_MAX_MESSAGE, &sys, &app) != SH_OK) {
+		session_fail(s, "malformed-property-bag");
+		return;
+	}
+	if (pub->retain) {
+		if (!app)
+			app = cJSON_CreateObject();
+		cJSON_DeleteItemFromObjectCaseSensitive(app, "mqtt-retain");
+		cJSON_AddStringToObject(app, "mqtt-retain", "true");
+	}
+	struct iothub_err err;
+	sh_rc rc = hub_telemetry(s->hub, s->device_id, s->module_id, sys, app, pub->payload.ptr,
+				 pub->payload.len, NULL, &err);
+	cJSON_Delete(sys);
+	cJSON_Delete(app);
+	if (rc != SH_OK) {
+		session_fail(s, "store-error");
+		return;
+	}
+	puback(s, pub);
+}
+
+/*
+ * Answer a twin request on $iothub/twin/res/{status}/?$rid=... (only when the connection is
+ * subscribed to $iothub/twin/res/#: MQTT forbids publishing what was not subscribed to).
+ * Errors carry the body IoT Hub sends on the device channel, errorCode first (§3.7).
+ */
+static void twin_answer(struct hub_session *s, int status, struct sh_span rid, int64_t version,
+			const char *body, const struct iothub_err *err)
+{
+	if (!(s->subs & SUB_TWIN_RES))
+		return;
+	char topic[512];
+	size_t n = 0;
+	if (hub_topic_build_twin_res(status, rid, version, topic, sizeof topic, &n) != SH_OK)
+		return;
+	char ebody[512];
+	if (err) {
+		char when[ISOTIME_BUF];
+		isotime_format(hub_now_us(s->hub), when);
+		cJSON *e = cJSON_CreateObject();
+		cJSON_AddNumberToObject(e, "errorCode", (double)err->code);
+		char track[48];
+		snprintf(track, sizeof track, "simhub-%" PRId64, hub_now_us(s->hub));
+		cJSON_AddStringToObject(e, "trackingId", track);
+		cJSON_AddStringToObject(e, "message", err->message);
+		cJSON_AddStringToObject(e, "timestampUtc", when);
+		char *txt = cJSON_PrintUnformatted(e);
+		cJSON_Delete(e);
+		snprintf(ebody, sizeof ebody, "%s", txt ? txt : "{\"errorCode\":500001}");
+		cJSON_free(txt);
+		body = ebody;
+	}
+	session_publish(s, topic, body, body ? strlen(body) : 0, 0, 0);
+}
+
+static void twin_error(struct hub_session *s, struct sh_span rid, enum iothub_error code,
+		       const char *msg)
+{
+	struct iothub_err err;
+	iothub_err_set(&err, code, "%s", msg);
+	twin_answer(s, iothub_error_http_status(code), rid, -1, NULL, &err);
+}
+
+static void on_twin_get(struct hub_session *s, const struct mqtt_publish *pub, const struct hub_topic *t)
+{
+	puback(s, pub);   /* hub_topic_parse_publish refuses a GET without $rid */
+	cJSON *view = NULL;
+	struct iothub_err err;
+	if (hub_twin_device_view(s->hub, s->device_id, s->module_id, &view, &err) != SH_OK) {
+		twin_answer(s, iothub_error_http_status(err.code), t->rid, -1, NULL, &err);
+		return;
+	}
+	char *text = cJSON_PrintUnformatted(view);
+	cJSON_Delete(view);
+	if (!text) {
+		twin_error(s, t->rid, IOTHUB_SERVER_ERROR, "out of memory");
+		return;
+	}
+	twin_answer(s, 200, t->rid, -1, text, NULL);
+	cJSON_free(text);
+}
+
+static void on_twin_patch(struct hub_session *s, const struct mqtt_publish *pub,
+			  const struct hub_topic *t)
+{
+	puback(s, pub);   /* without $rid: applied, answered with an empty $rid (as IoT Edge) */
+	cJSON *patch = cJSON_ParseWithLength((const char *)pub->payload.ptr, pub->payload.len);
+	if (!patch || !cJSON_IsObject(patch)) {
+		cJSON_Delete(patch);
+		twin_error(s, t->rid, IOTHUB_ARGUMENT_INVALID,
+			   "the reported properties patch must be a JSON object");
+		return;
+	}
+	int64_t version = 0;
+	struct iothub_err err;
+	sh_rc rc = hub_twin_patch_reported(s->hub, s->device_id, s->module_id, patch, &version, &err);
+	cJSON_Delete(patch);
+	if (rc != SH_OK) {
+		twin_answer(s, iothub_error_http_status(err.code), t->rid, -1, NULL, &err);
+		return;
+	}
+	twin_answer(s, 204, t->rid, version, NULL, NULL);
+}
+
+void session_on_publish(struct hub_session *s, const struct mqtt_raw *p)
+{
+	struct mqtt_publish pub;
+	if (mqtt_decode_publish(p, &pub) != SH_OK) {
+		session_fail(s, "malformed-publish");
+		return;
+	}
+	if (pub.qos > 1) {
+		session_fail(s, "qos2-publish");
+		return;
+	}
+	struct hub_topic t;
+	sh_rc rc = hub_topic_parse_publish((const char *)pub.topic.ptr, pub.topic.len, &t);
+	if (rc != SH_OK) {
+		session_fail(s, rc == SH_E_NOTFOUND ? "publish-to-unknown-topic" : "malformed-topic");
+		return;
+	}
+	switch (t.kind) {
+	case HUB_TOPIC_TELEMETRY:
+		on_telemetry(s, &pub, &t);
+		return;
+	case HUB_TOPIC_TWIN_GET:
+		on_twin_get(s, &pub, &t);
+		return;
+	case HUB_TOPIC_TWIN_PATCH_REPORTED:
+		on_twin_patch(s, &pub, &t);
+		return;
+	case HUB_TOPIC_METHOD_RESPONSE:
+		puback(s, &pub);
+		session_method_answer(s, (const char *)t.rid.ptr, t.rid.len, t.status, pub.payload.ptr,
+				      pub.payload.len);
+		return;
+	}
+	session_fail(s, "publish-to-unknown-topic");
+}

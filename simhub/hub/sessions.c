@@ -1,0 +1,252 @@
+/*
+ * sessions.c: the table of live MQTT sessions: every connection in a list, connected ones
+ * indexed by identity (one per identity: a new connection drops the old, 400027), desired
+ * patches routed to the identity's session, direct-method calls with their $rid correlation
+ * and timeouts, and the timer sweep.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "core/hub_topic.h"
+#include "hub/session_internal.h"
+
+#define ID_BUCKETS 4096u
+
+struct hub_sessions {
+	struct sh_hub *hub;
+	struct hub_session *all;
+	size_t count;
+	struct hub_session *by_id[ID_BUCKETS];
+};
+
+/* FNV-1a over "device/module". */
+static unsigned id_hash(const char *d, const char *m)
+{
+	uint32_t h = 2166136261u;
+	for (const char *p = d; *p; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	h = (h ^ '/') * 16777619u;
+	for (const char *p = m; *p; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	return h % ID_BUCKETS;
+}
+
+static void on_desired(void *ctx, const char *device_id, const char *module_id, const cJSON *delta);
+
+struct hub_sessions *hub_sessions_new(struct sh_hub *hub)
+{
+	struct hub_sessions *reg = calloc(1, sizeof *reg);
+	if (!reg)
+		return NULL;
+	reg->hub = hub;
+	struct sh_hub_notify n = {on_desired, reg};
+	hub_set_notify(hub, &n);
+	return reg;
+}
+
+void hub_sessions_free(struct hub_sessions *reg)
+{
+	if (!reg)
+		return;
+	hub_set_notify(reg->hub, NULL);
+	free(reg);
+}
+
+struct sh_hub *sessions_hub(struct hub_sessions *reg)
+{
+	return reg->hub;
+}
+
+size_t hub_sessions_count(const struct hub_sessions *reg)
+{
+	return reg->count;
+}
+
+void sessions_link(struct hub_sessions *reg, struct hub_session *s)
+{
+	s->next = reg->all;
+	s->prev = NULL;
+	if (reg->all)
+		reg->all->prev = s;
+	reg->all = s;
+	reg->count++;
+}
+
+static void id_remove(struct hub_sessions *reg, struct hub_session *s)
+{
+	struct hub_session **pp = &reg->by_id[id_hash(s->device_id, s->module_id)];
+	for (; *pp; pp = &(*pp)->id_next) {
+		if (*pp == s) {
+			*pp = s->id_next;
+			s->id_next = NULL;
+			return;
+		}
+	}
+}
+
+struct hub_session *hub_sessions_find(struct hub_sessions *reg, const char *device_id,
+				      const char *module_id)
+{
+	const char *mod = module_id ? module_id : "";
+	for (struct hub_session *s = reg->by_id[id_hash(device_id, mod)]; s; s = s->id_next)
+		if (strcmp(s->device_id, device_id) == 0 && strcmp(s->module_id, mod) == 0 &&
+		    !s->closing)
+			return s;
+	return NULL;
+}
+
+void sessions_register(struct hub_sessions *reg, struct hub_session *s)
+{
+	struct hub_session *old = hub_sessions_find(reg, s->device_id, s->module_id);
+	if (old) {
+		id_remove(reg, old);
+		session_fail(old, "400027-new-connection");
+	}
+	unsigned h = id_hash(s->device_id, s->module_id);
+	s->id_next = reg->by_id[h];
+	reg->by_id[h] = s;
+}
+
+void sessions_unlink(struct hub_sessions *reg, struct hub_session *s)
+{
+	if (s->device_id[0])
+		id_remove(reg, s);
+	if (s->prev)
+		s->prev->next = s->next;
+	else if (reg->all == s)
+		reg->all = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	reg->count--;
+}
+
+void hub_sessions_tick(struct hub_sessions *reg)
+{
+	int64_t now = hub_now_us(reg->hub);
+	for (struct hub_session *s = reg->all; s; s = s->next)
+		session_tick(s, now);
+}
+
+/* A desired change: push it to the identity's session if it subscribed (§3.4; not queued). */
+static void on_desired(void *ctx, const char *device_id, const char *module_id, const cJSON *delta)
+{
+	struct hub_sessions *reg = ctx;
+	struct hub_session *s = hub_sessions_find(reg, device_id, module_id);
+	if (!s || !s->connected || !(s->subs & SUB_TWIN_DESIRED))
+		return;
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(delta, "$version");
+	char topic[128];
+	size_t n = 0;
+	if (!cJSON_IsNumber(v) ||
+	    hub_topic_build_desired((int64_t)v->valuedouble, topic, sizeof topic, &n) != SH_OK)
+		return;
+	char *body = cJSON_PrintUnformatted(delta);
+	if (body) {
+		session_publish(s, topic, body, strlen(body), 0, 0);
+		cJSON_free(body);
+	}
+}
+
+/* --- direct methods ------------------------------------------------------------------------------ */
+
+sh_rc hub_method_invoke(struct hub_sessions *reg, const char *device_id, const char *module_id,
+			const char *method, const cJSON *payload, int timeout_s,
+			hub_method_cb cb, void *arg, struct iothub_err *err)
+{
+	struct hub_session *s = hub_sessions_find(reg, device_id, module_id);
+	if (!s || !s->connected || !(s->subs & SUB_METHODS)) {
+		iothub_err_set(err, IOTHUB_DEVICE_NOT_ONLINE,
+			       "%s%s%s is not connected or not subscribed to direct methods",
+			       device_id, module_id && module_id[0] ? "/" : "", module_id ? module_id : "");
+		return SH_E_NOTFOUND;
+	}
+	struct pending_method *pm = calloc(1, sizeof *pm);
+	char *body = payload ? cJSON_PrintUnformatted(payload) : NULL;
+	char topic[512];
+	size_t n = 0;
+	if (!pm || (payload && !body)) {
+		free(pm);
+		cJSON_free(body);
+		iothub_err_set(err, IOTHUB_SERVER_ERROR, "out of memory");
+		return SH_E_NOMEM;
+	}
+	snprintf(pm->rid, sizeof pm->rid, "%" PRIx32, ++s->next_rid);
+	if (hub_topic_build_method(method, pm->rid, topic, sizeof topic, &n) != SH_OK) {
+		free(pm);
+		cJSON_free(body);
+		iothub_err_set(err, IOTHUB_ARGUMENT_INVALID, "method name is too long or invalid");
+		return SH_E_INVALID;
+	}
+	pm->deadline_us = hub_now_us(reg->hub) + (int64_t)timeout_s * 1000000;
+	pm->cb = cb;
+	pm->arg = arg;
+	pm->next = s->methods;
+	s->methods = pm;
+	const char *text = body ? body : "null";
+	session_publish(s, topic, text, strlen(text), 0, 0);
+	cJSON_free(body);
+	return SH_OK;
+}
+
+void session_method_answer(struct hub_session *s, const char *rid, size_t rid_len, int status,
+			   const uint8_t *body, size_t len)
+{
+	struct pending_method **pp = &s->methods;
+	for (; *pp; pp = &(*pp)->next) {
+		if (strlen((*pp)->rid) == rid_len && memcmp((*pp)->rid, rid, rid_len) == 0)
+			break;
+	}
+	if (!*pp)
+		return; /* late or unknown answer: IoT Hub drops it */
+	struct pending_method *pm = *pp;
+	*pp = pm->next;
+	cJSON *payload = len ? cJSON_ParseWithLength((const char *)body, len) : NULL;
+	if (len && !payload) {
+		/* Not JSON: hand the text over as a JSON string rather than lose it. */
+		char *txt = malloc(len + 1);
+		if (txt) {
+			memcpy(txt, body, len);
+			txt[len] = '\0';
+			payload = cJSON_CreateString(txt);
+			free(txt);
+		}
+	}
+	pm->cb(pm->arg, status, payload, NULL);
+	cJSON_Delete(payload);
+	free(pm);
+}
+
+static void method_fail(struct pending_method *pm, enum iothub_error code, const char *msg)
+{
+	struct iothub_err err;
+	iothub_err_set(&err, code, "%s", msg);
+	pm->cb(pm->arg, 0, NULL, &err);
+	free(pm);
+}
+
+void session_methods_expire(struct hub_session *s, int64_t now_us)
+{
+	struct pending_method **pp = &s->methods;
+	while (*pp) {
+		struct pending_method *pm = *pp;
+		if (pm->deadline_us > now_us) {
+			pp = &pm->next;
+			continue;
+		}
+		*pp = pm->next;
+		method_fail(pm, IOTHUB_GATEWAY_TIMEOUT, "timed out waiting for the device to answer");
+	}
+}
+
+void session_methods_abort(struct hub_session *s)
+{
+	while (s->methods) {
+		struct pending_method *pm = s->methods;
+		s->methods = pm->next;
+		method_fail(pm, IOTHUB_DEVICE_NOT_ONLINE, "the device disconnected before answering");
+	}
+}

@@ -1,0 +1,58 @@
+/*
+ * io_internal.h: what io/'s files share: the loop object and the per-connection state that
+ * hangs off each lws connection (pss), with its queue of bytes to write.
+ */
+#ifndef SH_IO_INTERNAL_H
+#define SH_IO_INTERNAL_H
+
+#include <stdbool.h>
+
+#include <libwebsockets.h>
+
+#include "hub/session.h"
+#include "io/loop.h"
+
+struct io_loop {
+	struct lws_context *ctx;
+	struct lws_vhost *vh[IO_LISTENERS];
+	int port[IO_LISTENERS];
+	struct sh_hub *hub;
+	struct hub_sessions *reg;
+	lws_sorted_usec_list_t commit_sul;   /* commits the held batch on the next loop turn */
+	bool commit_scheduled;
+	lws_sorted_usec_list_t sweep_sul;    /* session timers, once a second */
+	volatile sig_atomic_t *stop;
+};
+
+/* One chunk of output, with LWS_PRE bytes of headroom before data. */
+struct outq_chunk {
+	struct outq_chunk *next;
+	size_t len, off;
+	unsigned char buf[];                 /* LWS_PRE + len */
+};
+
+/* Per-connection state: the lws per-session data of every MQTT protocol. */
+struct io_conn {
+	struct io_loop *loop;
+	struct lws *wsi;
+	struct hub_session *sess;
+	struct outq_chunk *head, *tail;
+	bool close_pending;                  /* close once the queue is empty */
+	bool ws;                             /* WebSocket framing: binary messages */
+	bool first_rx_seen;
+};
+
+/* The loop of a connection's context. */
+struct io_loop *io_loop_of(struct lws *wsi);
+/* A round of network events has started: hold the batch and schedule its commit. */
+void io_loop_touch(struct io_loop *l);
+
+/* lws protocol callbacks (lws_mqtt.c). */
+int io_callback_mqtt_raw(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+			 void *in, size_t len);
+int io_callback_mqtt_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+			void *in, size_t len);
+int io_callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+		     size_t len);
+
+#endif

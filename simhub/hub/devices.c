@@ -90,6 +90,38 @@ enum hub_auth_result hub_auth_sas(struct sh_hub *hub, const char *device_id, con
 	}
 }
 
+enum hub_auth_result hub_auth_service(struct sh_hub *hub, const char *token, size_t token_len,
+				      unsigned rights_any, struct sh_policy *policy_out)
+{
+	struct sas_token t;
+	if (!token || sas_parse(token, token_len, &t) != SH_OK || t.skn.len == 0)
+		return HUB_AUTH_MALFORMED;
+	char name[SH_POLICY_NAME_MAX + 1];
+	struct sh_policy pol;
+	if (t.skn.len > SH_POLICY_NAME_MAX)
+		return HUB_AUTH_UNKNOWN_POLICY;
+	memcpy(name, t.skn.p, t.skn.len);
+	name[t.skn.len] = '\0';
+	sh_rc rc = store_policy_get(hub->st, name, &pol);
+	if (rc == SH_E_NOTFOUND || (rc == SH_OK && !(pol.rights & rights_any)))
+		return HUB_AUTH_UNKNOWN_POLICY;
+	if (rc != SH_OK)
+		return HUB_AUTH_STORE_ERROR;
+	const char *keys[2] = {pol.primary_key, pol.secondary_key};
+	enum sas_refusal why = SAS_REFUSAL_NONE;
+	if (sas_check(&t, hub->hostname, keys, 2, hub_now_us(hub) / 1000000, 0, false, &why) != SH_OK) {
+		switch (why) {
+		case SAS_REFUSAL_EXPIRED: return HUB_AUTH_EXPIRED;
+		case SAS_REFUSAL_WRONG_SCOPE: return HUB_AUTH_WRONG_SCOPE;
+		case SAS_REFUSAL_BAD_SIGNATURE: return HUB_AUTH_BAD_SIGNATURE;
+		default: return HUB_AUTH_MALFORMED;
+		}
+	}
+	if (policy_out)
+		*policy_out = pol;
+	return HUB_AUTH_OK;
+}
+
 sh_rc hub_connection_changed(struct sh_hub *hub, const char *device_id, const char *module_id,
 			     bool connected, const char *reason, struct iothub_err *err)
 {

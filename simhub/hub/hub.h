@@ -168,6 +168,16 @@ enum hub_auth_result hub_auth_sas(struct sh_hub *hub, const char *device_id, con
 				  const char *token, size_t token_len, struct sh_identity *out,
 				  int64_t *expiry_s);
 
+/*
+ * Check a service SAS token (the Authorization header of the service REST API): signed with a
+ * shared access policy named by skn that holds at least one of `rights_any` (enum sh_right
+ * bits), its scope covering the hub (any host, docs/differences.md), not expired.
+ * *policy_out (optional) gets the policy. Returns the result (HUB_AUTH_UNKNOWN_POLICY also
+ * for a policy without the right, HUB_AUTH_MALFORMED for a missing or device-scoped token).
+ */
+enum hub_auth_result hub_auth_service(struct sh_hub *hub, const char *token, size_t token_len,
+				      unsigned rights_any, struct sh_policy *policy_out);
+
 /* Record a connect or disconnect: identity connectionState and its time, plus a connection event
  * row with `reason` (free text such as "client-disconnect", "keepalive-timeout"). */
 sh_rc hub_connection_changed(struct sh_hub *hub, const char *device_id, const char *module_id,

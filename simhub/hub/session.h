@@ -49,6 +49,8 @@ void hub_sessions_free(struct hub_sessions *reg);
 /* Keep-alive, CONNECT deadline, SAS expiry, method timeouts, at hub time. */
 void hub_sessions_tick(struct hub_sessions *reg);
 size_t hub_sessions_count(const struct hub_sessions *reg);
+/* Connected device (not module) sessions, for GET /statistics/service. */
+size_t hub_sessions_connected_devices(const struct hub_sessions *reg);
 /* The session of a connected identity, or NULL. */
 struct hub_session *hub_sessions_find(struct hub_sessions *reg, const char *device_id,
 				      const char *module_id);

@@ -66,6 +66,14 @@ size_t hub_sessions_count(const struct hub_sessions *reg)
 	return reg->count;
 }
 
+size_t hub_sessions_connected_devices(const struct hub_sessions *reg)
+{
+	size_t n = 0;
+	for (const struct hub_session *s = reg->all; s; s = s->next)
+		n += s->connected && !s->closing && !s->module_id[0];
+	return n;
+}
+
 void sessions_link(struct hub_sessions *reg, struct hub_session *s)
 {
 	s->next = reg->all;

@@ -21,6 +21,7 @@ struct io_loop {
 	lws_sorted_usec_list_t commit_sul;   /* commits the held batch on the next loop turn */
 	bool commit_scheduled;
 	lws_sorted_usec_list_t sweep_sul;    /* session timers, once a second */
+	struct rest_ctx *rest;
 	volatile sig_atomic_t *stop;
 };
 
@@ -40,6 +41,21 @@ struct io_conn {
 	bool close_pending;                  /* close once the queue is empty */
 	bool ws;                             /* WebSocket framing: binary messages */
 	bool first_rx_seen;
+};
+
+/* Per-request state of an HTTPS connection (lws_rest.c). */
+struct http_conn {
+	struct io_loop *loop;
+	char *body;                          /* request body, growing */
+	size_t body_len, body_cap, body_expected;
+	bool body_chunked;
+	int method;                          /* enum rest_method */
+	char path[1024];
+	char *resp_body;                     /* answer being written */
+	size_t resp_len;
+	int resp_status;
+	char resp_etag[64], resp_error[64];
+	int phase;                           /* 0 reading, 1 waiting for the hub, 2 headers, 3 body */
 };
 
 /* The loop of a connection's context. */

@@ -12,6 +12,7 @@
 
 #include "hub/hub.h"
 #include "io/io_internal.h"
+#include "rest/rest.h"
 
 #define MQTT_RX_BUFFER 4096
 
@@ -22,7 +23,7 @@ static const struct lws_protocols raw_protocols[] = {
 
 /* protocols[0] takes all HTTP; WebSocket upgrades pick "mqtt" or "MQTT" by name (notes). */
 static const struct lws_protocols https_protocols[] = {
-	{"http", io_callback_http, sizeof(struct io_conn), 0, 0, NULL, 0},
+	{"http", io_callback_http, sizeof(struct http_conn), 0, 0, NULL, 0},
 	{"mqtt", io_callback_mqtt_ws, sizeof(struct io_conn), MQTT_RX_BUFFER, 0, NULL, 0},
 	{"MQTT", io_callback_mqtt_ws, sizeof(struct io_conn), MQTT_RX_BUFFER, 0, NULL, 0},
 	{NULL, NULL, 0, 0, 0, NULL, 0},
@@ -110,6 +111,12 @@ sh_rc io_loop_start(struct sh_hub *hub, struct hub_sessions *reg, const struct i
 	}
 	l->hub = hub;
 	l->reg = reg;
+	l->rest = rest_new(hub, reg);
+	if (!l->rest) {
+		snprintf(err, errlen, "out of memory");
+		free(l);
+		return SH_E_NOMEM;
+	}
 	lws_set_log_level(LLL_ERR, NULL);
 
 	struct lws_context_creation_info info;
@@ -122,6 +129,7 @@ sh_rc io_loop_start(struct sh_hub *hub, struct hub_sessions *reg, const struct i
 	l->ctx = lws_create_context(&info);
 	if (!l->ctx) {
 		snprintf(err, errlen, "cannot create the libwebsockets context");
+		rest_free(l->rest);
 		free(l);
 		return SH_E_IO;
 	}
@@ -178,5 +186,6 @@ void io_loop_free(struct io_loop *l)
 		lws_context_destroy(l->ctx);   /* closes every connection: sessions end there */
 	}
 	hub_batch_release(l->hub);
+	rest_free(l->rest);
 	free(l);
 }

@@ -6,11 +6,9 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "io/io_internal.h"
 
-#define WS_PATH "/$iothub/websocket"
 /* Largest slice written per WRITEABLE; lws buffers what the socket does not take. */
 #define WRITE_SLICE 16384
 
@@ -158,37 +156,5 @@ int io_callback_mqtt_ws(struct lws *wsi, enum lws_callback_reasons reason, void 
 		return 0;
 	default:
 		return 0;
-	}
-}
-
-/* Is this upgrade for /$iothub/websocket (query string allowed, e.g. ?iothub-no-client-cert=true)? */
-static int upgrade_path_ok(struct lws *wsi)
-{
-	char uri[256];
-	if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0)
-		return 0;
-	char *q = strchr(uri, '?');
-	if (q)
-		*q = '\0';
-	return strcmp(uri, WS_PATH) == 0;
-}
-
-int io_callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
-		     size_t len)
-{
-	switch (reason) {
-	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
-		if (!in || strcasecmp((const char *)in, "websocket") != 0 || !upgrade_path_ok(wsi)) {
-			lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, NULL);
-			return 1;
-		}
-		return 0;
-	case LWS_CALLBACK_HTTP:
-		/* The HTTPS device and service APIs are not served yet. */
-		if (lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, NULL))
-			return -1;
-		return lws_http_transaction_completed(wsi) ? -1 : 0;
-	default:
-		return lws_callback_http_dummy(wsi, reason, user, in, len);
 	}
 }

@@ -1,0 +1,96 @@
+/*
+ * rest_route.c: the route table of the REST API. A path is split into '/'-separated segments;
+ * literal segments must match, `{id}` segments capture (non-empty). The table is small, so a
+ * linear walk is the whole algorithm.
+ */
+#include <string.h>
+
+#include "core/rest_route.h"
+
+enum rest_method rest_method_parse(const char *name)
+{
+	static const char *const names[] = {"GET", "PUT", "PATCH", "POST", "DELETE"};
+	for (int i = 0; i < 5; i++)
+		if (strcmp(name, names[i]) == 0)
+			return (enum rest_method)i;
+	return REST_OTHER;
+}
+
+#define M(x) (1u << (x))
+
+static const struct {
+	const char *pattern;     /* segments; "*d" captures the device, "*m" the module */
+	enum rest_route_id id;
+	unsigned methods;
+} routes[] = {
+	{"devices", ROUTE_DEVICE_LIST, M(REST_GET)},
+	{"devices/*d", ROUTE_DEVICE, M(REST_GET) | M(REST_PUT) | M(REST_DELETE)},
+	{"devices/*d/modules", ROUTE_MODULE_LIST, M(REST_GET)},
+	{"devices/*d/modules/*m", ROUTE_MODULE, M(REST_GET) | M(REST_PUT) | M(REST_DELETE)},
+	{"twins/*d", ROUTE_TWIN, M(REST_GET) | M(REST_PATCH) | M(REST_PUT)},
+	{"twins/*d/modules/*m", ROUTE_TWIN, M(REST_GET) | M(REST_PATCH) | M(REST_PUT)},
+	{"twins/*d/methods", ROUTE_METHOD, M(REST_POST)},
+	{"twins/*d/modules/*m/methods", ROUTE_METHOD, M(REST_POST)},
+	{"statistics/devices", ROUTE_STATS_DEVICES, M(REST_GET)},
+	{"statistics/service", ROUTE_STATS_SERVICE, M(REST_GET)},
+};
+
+/* Next segment of s[*pos..len) (pos points after a '/'); false at the end. */
+static bool next_segment(const char *s, size_t len, size_t *pos, struct sh_span *seg)
+{
+	if (*pos >= len)
+		return false;
+	const char *start = s + *pos;
+	const char *slash = memchr(start, '/', len - *pos);
+	size_t n = slash ? (size_t)(slash - start) : len - *pos;
+	*seg = sh_span_make(start, n);
+	*pos += n + (slash ? 1 : 0);
+	return true;
+}
+
+/* Does the path match the pattern? Fills captures into *out. */
+static bool match(const char *pattern, const char *path, size_t len, struct rest_route *out)
+{
+	size_t ppos = 0, plen = strlen(pattern), spos = 0;
+	struct sh_span pseg, sseg;
+	out->device_id = out->module_id = sh_span_make(NULL, 0);
+	for (;;) {
+		bool more_p = next_segment(pattern, plen, &ppos, &pseg);
+		bool more_s = next_segment(path, len, &spos, &sseg);
+		if (!more_p || !more_s)
+			return more_p == more_s;
+		if (sseg.len == 0)
+			return false;
+		if (pseg.len == 2 && pseg.ptr[0] == '*') {
+			if (pseg.ptr[1] == 'd')
+				out->device_id = sseg;
+			else
+				out->module_id = sseg;
+		} else if (!sh_span_eq(pseg, sseg)) {
+			return false;
+		}
+	}
+}
+
+sh_rc rest_route_match(enum rest_method method, const char *path, size_t len, struct rest_route *out)
+{
+	if (len == 0 || path[0] != '/')
+		return SH_E_NOTFOUND;
+	path++;
+	len--;
+	if (len > 0 && path[len - 1] == '/')
+		len--;
+	bool path_known = false;
+	for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+		struct rest_route r;
+		if (!match(routes[i].pattern, path, len, &r))
+			continue;
+		path_known = true;
+		if (method != REST_OTHER && (routes[i].methods & M(method))) {
+			r.id = routes[i].id;
+			*out = r;
+			return SH_OK;
+		}
+	}
+	return path_known ? SH_E_STATE : SH_E_NOTFOUND;
+}

@@ -1,0 +1,41 @@
+/*
+ * rest_route.h: HTTP method + path -> which IoT Hub REST operation, with the ids captured from
+ * the path (iothub-protocol.md §5, §7, §8). Pure: no I/O, no allocation; captures are spans into
+ * the caller's path.
+ */
+#ifndef SH_REST_ROUTE_H
+#define SH_REST_ROUTE_H
+
+#include "core/result.h"
+#include "core/span.h"
+
+enum rest_method { REST_GET, REST_PUT, REST_PATCH, REST_POST, REST_DELETE, REST_OTHER };
+
+enum rest_route_id {
+	ROUTE_DEVICE_LIST,        /* GET    /devices */
+	ROUTE_DEVICE,             /* GET|PUT|DELETE /devices/{id} */
+	ROUTE_MODULE_LIST,        /* GET    /devices/{id}/modules */
+	ROUTE_MODULE,             /* GET|PUT|DELETE /devices/{id}/modules/{mid} */
+	ROUTE_TWIN,               /* GET|PATCH|PUT /twins/{id}[/modules/{mid}] */
+	ROUTE_METHOD,             /* POST   /twins/{id}[/modules/{mid}]/methods */
+	ROUTE_STATS_DEVICES,      /* GET    /statistics/devices */
+	ROUTE_STATS_SERVICE,      /* GET    /statistics/service */
+};
+
+struct rest_route {
+	enum rest_route_id id;
+	struct sh_span device_id;
+	struct sh_span module_id;   /* empty unless the path names a module */
+};
+
+/* "GET" -> REST_GET ...; REST_OTHER for anything else. */
+enum rest_method rest_method_parse(const char *name);
+
+/*
+ * Match a decoded path (no query string; one trailing '/' tolerated) for `method`.
+ * Returns SH_OK with *out filled; SH_E_NOTFOUND when no route has this path;
+ * SH_E_STATE when the path exists but not for this method (HTTP 405).
+ */
+sh_rc rest_route_match(enum rest_method method, const char *path, size_t len, struct rest_route *out);
+
+#endif

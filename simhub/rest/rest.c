@@ -1,0 +1,187 @@
+/*
+ * rest.c: the REST entry point: route, authorise with a service SAS token, dispatch to the
+ * area handlers, and the one place where hub errors become HTTP answers: the status from the
+ * IoT Hub code, the iothub-errorcode header, and the error body in IoT Hub's current format
+ * (Message holds a JSON string), or the legacy text the Node service SDK parses (§8.1, §8.8).
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "core/isotime.h"
+#include "rest/rest_internal.h"
+
+struct rest_ctx *rest_new(struct sh_hub *hub, struct hub_sessions *reg)
+{
+	struct rest_ctx *rc = calloc(1, sizeof *rc);
+	if (rc) {
+		rc->hub = hub;
+		rc->reg = reg;
+	}
+	return rc;
+}
+
+void rest_free(struct rest_ctx *rc)
+{
+	if (!rc)
+		return;
+	/* Pending calls still get their callback from the sessions; detach them from us. */
+	for (struct rest_pending *p = rc->pending; p; p = p->next) {
+		p->conn = NULL;
+		p->rc = NULL;
+	}
+	free(rc);
+}
+
+void rest_cancel(struct rest_ctx *rc, void *conn)
+{
+	for (struct rest_pending *p = rc->pending; p; p = p->next)
+		if (p->conn == conn)
+			p->conn = NULL;
+}
+
+void rest_response_free(struct rest_response *resp)
+{
+	free(resp->body);
+	resp->body = NULL;
+}
+
+void rest_json(struct rest_response *resp, int status, cJSON *j)
+{
+	resp->status = status;
+	resp->body = j ? cJSON_PrintUnformatted(j) : NULL;
+	cJSON_Delete(j);
+}
+
+/* Hub time of the request being answered, for error timestamps (one thread: set per request). */
+static int64_t answer_now_us;
+
+void rest_error(struct rest_response *resp, const struct iothub_err *err, bool legacy)
+{
+	char when[ISOTIME_BUF], tracking[64];
+	/* Tracking ids only need to be unique-looking; the message text is what people read. */
+	static uint64_t counter;
+	snprintf(tracking, sizeof tracking, "simhub-%016" PRIx64, ++counter);
+	isotime_format(answer_now_us, when);
+	resp->status = iothub_error_http_status(err->code);
+	snprintf(resp->error_name, sizeof resp->error_name, "%s", iothub_error_name(err->code));
+	cJSON *outer = cJSON_CreateObject();
+	if (legacy) {
+		char msg[400];
+		snprintf(msg, sizeof msg, "ErrorCode:%s;%s", iothub_error_name(err->code), err->message);
+		cJSON_AddStringToObject(outer, "Message", msg);
+		char ex[128];
+		snprintf(ex, sizeof ex, "Tracking ID:%s", tracking);
+		cJSON_AddStringToObject(outer, "ExceptionMessage", ex);
+	} else {
+		cJSON *inner = cJSON_CreateObject();
+		cJSON_AddNumberToObject(inner, "errorCode", (double)err->code);
+		cJSON_AddStringToObject(inner, "trackingId", tracking);
+		cJSON_AddStringToObject(inner, "message", err->message);
+		cJSON_AddStringToObject(inner, "timestampUtc", when);
+		char *text = cJSON_PrintUnformatted(inner);
+		cJSON_Delete(inner);
+		cJSON_AddStringToObject(outer, "Message", text ? text : "");
+		cJSON_AddStringToObject(outer, "ExceptionMessage", "");
+		cJSON_free(text);
+	}
+	resp->body = cJSON_PrintUnformatted(outer);
+	cJSON_Delete(outer);
+}
+
+void rest_error_code(struct rest_response *resp, enum iothub_error code, bool legacy,
+		     const char *fmt, ...)
+{
+	struct iothub_err err;
+	err.code = code;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err.message, sizeof err.message, fmt, ap);
+	va_end(ap);
+	rest_error(resp, &err, legacy);
+}
+
+cJSON *rest_body_json(const struct rest_request *req, struct rest_response *resp, bool legacy)
+{
+	cJSON *j = req->body_len ? cJSON_ParseWithLength(req->body, req->body_len) : NULL;
+	if (!j)
+		rest_error_code(resp, IOTHUB_ARGUMENT_INVALID, legacy,
+				req->body_len ? "the request body is not valid JSON"
+					      : "the request needs a JSON body");
+	return j;
+}
+
+/* The rights an operation needs: any one of them will do (see docs/api notes). */
+static unsigned rights_for(const struct rest_route *r, enum rest_method m)
+{
+	switch (r->id) {
+	case ROUTE_TWIN:
+		return SH_RIGHT_SERVICE_CONNECT |
+		       (m == REST_GET ? SH_RIGHT_REGISTRY_READ : SH_RIGHT_REGISTRY_WRITE);
+	case ROUTE_METHOD:
+	case ROUTE_STATS_SERVICE:
+		return SH_RIGHT_SERVICE_CONNECT;
+	case ROUTE_DEVICE_LIST:
+	case ROUTE_MODULE_LIST:
+	case ROUTE_STATS_DEVICES:
+		return SH_RIGHT_REGISTRY_READ;
+	case ROUTE_DEVICE:
+	case ROUTE_MODULE:
+		return m == REST_GET ? SH_RIGHT_REGISTRY_READ : SH_RIGHT_REGISTRY_WRITE;
+	}
+	return 0;
+}
+
+int rest_handle(struct rest_ctx *rc, const struct rest_request *req, struct rest_response *resp,
+		rest_done_fn done, void *conn)
+{
+	memset(resp, 0, sizeof *resp);
+	answer_now_us = hub_now_us(rc->hub);
+	struct rest_target t;
+	memset(&t, 0, sizeof t);
+	t.legacy_errors = req->user_agent && strncmp(req->user_agent, "azure-iothub/", 13) == 0;
+
+	struct rest_route route;
+	sh_rc rc_route = rest_route_match(req->method, req->path, strlen(req->path), &route);
+	if (rc_route == SH_E_NOTFOUND) {
+		resp->status = 404;
+		rest_error_code(resp, IOTHUB_ARGUMENT_INVALID, t.legacy_errors,
+				"no IoT Hub operation at %s", req->path);
+		resp->status = 404;
+		return 1;
+	}
+	if (rc_route != SH_OK) {
+		rest_error_code(resp, IOTHUB_ARGUMENT_INVALID, t.legacy_errors,
+				"this method is not allowed on %s", req->path);
+		resp->status = 405;
+		return 1;
+	}
+	if (!sh_span_copy(route.device_id, t.device_id, sizeof t.device_id) ||
+	    !sh_span_copy(route.module_id, t.module_id, sizeof t.module_id)) {
+		rest_error_code(resp, IOTHUB_ARGUMENT_INVALID, t.legacy_errors,
+				"a device or module id is longer than %d characters", SH_ID_MAX);
+		return 1;
+	}
+	enum hub_auth_result ar = req->authorization
+		? hub_auth_service(rc->hub, req->authorization, strlen(req->authorization),
+				   rights_for(&route, req->method), NULL)
+		: HUB_AUTH_MALFORMED;
+	if (ar != HUB_AUTH_OK) {
+		rest_error_code(resp, IOTHUB_UNAUTHORIZED, t.legacy_errors, "%s",
+				req->authorization ? hub_auth_result_str(ar)
+						   : "the request has no Authorization header");
+		return 1;
+	}
+	switch (route.id) {
+	case ROUTE_TWIN:
+		return rest_twins(rc, &t, req, resp);
+	case ROUTE_METHOD:
+		return rest_methods(rc, &t, req, resp, done, conn);
+	default:
+		return rest_devices(rc, &route, &t, req, resp);
+	}
+}

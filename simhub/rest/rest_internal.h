@@ -1,0 +1,56 @@
+/*
+ * rest_internal.h: what the REST handlers share: the context, the error and JSON answer
+ * helpers, and the per-area handlers (rest_devices.c, rest_twins.c, rest_methods.c).
+ */
+#ifndef SH_REST_INTERNAL_H
+#define SH_REST_INTERNAL_H
+
+#include <stdbool.h>
+
+#include "core/identity.h"
+#include "core/iothub_error.h"
+#include "hub/hub.h"
+#include "hub/session.h"
+#include "rest/rest.h"
+
+struct cJSON;
+
+/* A method call waiting for its device. */
+struct rest_pending {
+	struct rest_ctx *rc;
+	void *conn;                  /* NULL once cancelled */
+	rest_done_fn done;
+	bool legacy_errors;
+	struct rest_pending *next;
+};
+
+struct rest_ctx {
+	struct sh_hub *hub;
+	struct hub_sessions *reg;
+	struct rest_pending *pending;
+};
+
+/* The parsed target of a request: ids copied out of the path. */
+struct rest_target {
+	char device_id[SH_ID_MAX + 1];
+	char module_id[SH_ID_MAX + 1];
+	bool legacy_errors;          /* the Node service SDK only parses the legacy error text */
+};
+
+/* Fill resp with IoT Hub's error answer for err (status from the code, header, body). */
+void rest_error(struct rest_response *resp, const struct iothub_err *err, bool legacy);
+void rest_error_code(struct rest_response *resp, enum iothub_error code, bool legacy,
+		     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* 200 (or `status`) with a JSON body; takes ownership of j. */
+void rest_json(struct rest_response *resp, int status, struct cJSON *j);
+/* Parse the body as JSON; on failure fills resp with 400 and returns NULL. */
+struct cJSON *rest_body_json(const struct rest_request *req, struct rest_response *resp, bool legacy);
+
+int rest_devices(struct rest_ctx *rc, const struct rest_route *route, const struct rest_target *t,
+		 const struct rest_request *req, struct rest_response *resp);
+int rest_twins(struct rest_ctx *rc, const struct rest_target *t, const struct rest_request *req,
+	       struct rest_response *resp);
+int rest_methods(struct rest_ctx *rc, const struct rest_target *t, const struct rest_request *req,
+		 struct rest_response *resp, rest_done_fn done, void *conn);
+
+#endif

@@ -80,6 +80,8 @@ sh_rc rest_route_match(enum rest_method method, const char *path, size_t len, st
 	len--;
 	if (len > 0 && path[len - 1] == '/')
 		len--;
+	if (len > 0 && path[len - 1] == '/') /* only one trailing '/' is tolerated */
+		return SH_E_NOTFOUND;
 	bool path_known = false;
 	for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
 		struct rest_route r;

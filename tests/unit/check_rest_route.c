@@ -1,0 +1,107 @@
+/*
+ * check_rest_route.c: core/rest_route: every route with its captures, method mismatches (405),
+ * unknown paths (404), and bad input (empty, no leading '/', empty segments, trailing '/').
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/rest_route.h"
+
+static sh_rc route(enum rest_method m, const char *path, struct rest_route *r)
+{
+	return rest_route_match(m, path, strlen(path), r);
+}
+
+START_TEST(rest_method_parse_names)
+{
+	ck_assert_int_eq(rest_method_parse("GET"), REST_GET);
+	ck_assert_int_eq(rest_method_parse("PUT"), REST_PUT);
+	ck_assert_int_eq(rest_method_parse("PATCH"), REST_PATCH);
+	ck_assert_int_eq(rest_method_parse("POST"), REST_POST);
+	ck_assert_int_eq(rest_method_parse("DELETE"), REST_DELETE);
+	ck_assert_int_eq(rest_method_parse("get"), REST_OTHER);
+	ck_assert_int_eq(rest_method_parse(""), REST_OTHER);
+	ck_assert_int_eq(rest_method_parse("OPTIONS"), REST_OTHER);
+}
+END_TEST
+
+START_TEST(rest_route_match_every_route_captures_ids)
+{
+	static const struct {
+		enum rest_method m;
+		const char *path;
+		enum rest_route_id id;
+		const char *dev, *mod;
+	} cases[] = {
+		{REST_GET, "/devices", ROUTE_DEVICE_LIST, "", ""},
+		{REST_GET, "/devices/", ROUTE_DEVICE_LIST, "", ""},
+		{REST_GET, "/devices/dev1", ROUTE_DEVICE, "dev1", ""},
+		{REST_PUT, "/devices/dev1", ROUTE_DEVICE, "dev1", ""},
+		{REST_DELETE, "/devices/a-._%*?!(),:=@$'", ROUTE_DEVICE, "a-._%*?!(),:=@$'", ""},
+		{REST_GET, "/devices/dev1/modules", ROUTE_MODULE_LIST, "dev1", ""},
+		{REST_PUT, "/devices/dev1/modules/m1", ROUTE_MODULE, "dev1", "m1"},
+		{REST_GET, "/twins/dev1", ROUTE_TWIN, "dev1", ""},
+		{REST_PATCH, "/twins/dev1/", ROUTE_TWIN, "dev1", ""},
+		{REST_PUT, "/twins/dev1/modules/azureiotsecurity", ROUTE_TWIN, "dev1", "azureiotsecurity"},
+		{REST_POST, "/twins/dev1/methods", ROUTE_METHOD, "dev1", ""},
+		{REST_POST, "/twins/dev1/modules/m1/methods", ROUTE_METHOD, "dev1", "m1"},
+		{REST_GET, "/statistics/devices", ROUTE_STATS_DEVICES, "", ""},
+		{REST_GET, "/statistics/service", ROUTE_STATS_SERVICE, "", ""},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct rest_route r;
+		ck_assert_msg(route(cases[i].m, cases[i].path, &r) == SH_OK, "%s", cases[i].path);
+		ck_assert_int_eq(r.id, cases[i].id);
+		ck_assert_msg(sh_span_eq_str(r.device_id, cases[i].dev), "%s device", cases[i].path);
+		ck_assert_msg(sh_span_eq_str(r.module_id, cases[i].mod), "%s module", cases[i].path);
+	}
+}
+END_TEST
+
+START_TEST(rest_route_match_wrong_method_is_state)
+{
+	struct rest_route r;
+	ck_assert_int_eq(route(REST_POST, "/devices/dev1", &r), SH_E_STATE);
+	ck_assert_int_eq(route(REST_DELETE, "/twins/dev1", &r), SH_E_STATE);
+	ck_assert_int_eq(route(REST_GET, "/twins/dev1/methods", &r), SH_E_STATE);
+	ck_assert_int_eq(route(REST_OTHER, "/devices", &r), SH_E_STATE);
+	ck_assert_int_eq(route(REST_PUT, "/statistics/devices", &r), SH_E_STATE);
+}
+END_TEST
+
+START_TEST(rest_route_match_unknown_or_bad_paths_fail)
+{
+	const char *bad[] = {"", "/", "devices", "//devices", "/devices//", "/devices//modules",
+			     "/twins", "/twins/dev1/modules", "/twins/dev1/modules/m1/methods/x",
+			     "/devicesX", "/statistics", "/jobs/v2", "/twins/dev1/methods/extra",
+			     "/devices/dev1/modules/m1/extra", "/devices/dev1//"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		struct rest_route r;
+		ck_assert_msg(route(REST_GET, bad[i], &r) == SH_E_NOTFOUND &&
+			      route(REST_POST, bad[i], &r) != SH_OK, "'%s'", bad[i]);
+	}
+	/* not NUL-terminated: only len bytes count */
+	struct rest_route r;
+	ck_assert_int_eq(rest_route_match(REST_GET, "/devices/dev1XYZ", 13, &r), SH_OK);
+	ck_assert(sh_span_eq_str(r.device_id, "dev1"));
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("rest_route");
+	TCase *tc = tcase_create("rest_method_parse");
+	tcase_add_test(tc, rest_method_parse_names);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("rest_route_match");
+	tcase_add_test(tc, rest_route_match_every_route_captures_ids);
+	tcase_add_test(tc, rest_route_match_wrong_method_is_state);
+	tcase_add_test(tc, rest_route_match_unknown_or_bad_paths_fail);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -31,6 +31,7 @@ static const struct {
 	{"twins/*d/modules/*m", ROUTE_TWIN, M(REST_GET) | M(REST_PATCH) | M(REST_PUT)},
 	{"twins/*d/methods", ROUTE_METHOD, M(REST_POST)},
 	{"twins/*d/modules/*m/methods", ROUTE_METHOD, M(REST_POST)},
+	{"devices/*d/messages/deviceBound", ROUTE_C2D_SEND, M(REST_POST)},
 	{"statistics/devices", ROUTE_STATS_DEVICES, M(REST_GET)},
 	{"statistics/service", ROUTE_STATS_SERVICE, M(REST_GET)},
 };

@@ -20,6 +20,7 @@ enum rest_route_id {
 	ROUTE_METHOD,             /* POST   /twins/{id}[/modules/{mid}]/methods */
 	ROUTE_STATS_DEVICES,      /* GET    /statistics/devices */
 	ROUTE_STATS_SERVICE,      /* GET    /statistics/service */
+	ROUTE_C2D_SEND,           /* POST   /devices/{id}/messages/deviceBound (service side) */
 };
 
 struct rest_route {

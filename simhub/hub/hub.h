@@ -30,10 +30,12 @@ struct sh_hub_env {
 	void *ctx;
 };
 
-/* Called when a desired-property change must reach a live device or module session. */
+/* Called when something must reach a live device or module session. */
 struct sh_hub_notify {
 	void (*desired_patch)(void *ctx, const char *device_id, const char *module_id,
 			      const struct cJSON *delta);
+	/* A cloud-to-device message was queued for device_id. */
+	void (*c2d_queued)(void *ctx, const char *device_id);
 	void *ctx;
 };
 
@@ -191,6 +193,65 @@ sh_rc hub_connection_changed(struct sh_hub *hub, const char *device_id, const ch
 sh_rc hub_telemetry(struct sh_hub *hub, const char *device_id, const char *module_id,
 		    const struct cJSON *sys, const struct cJSON *app, const void *body, size_t len,
 		    int64_t *seq_out, struct iothub_err *err);
+
+/* --- cloud-to-device messages (iothub-protocol.md §6) ------------------------------------------ */
+
+#define HUB_C2D_MAX_QUEUE 50                 /* per device; the 51st is 403004 */
+#define HUB_C2D_MAX_BYTES (64 * 1024)        /* body plus properties; larger is 413001 */
+#define HUB_C2D_DEFAULT_TTL_S 3600           /* hub default defaultTtlAsIso8601 */
+#define HUB_C2D_LOCK_S 60                    /* visibility timeout of a received message */
+#define HUB_C2D_MAX_DELIVERIES 10            /* maxDeliveryCount */
+
+/* What the service sends (borrowed strings; NULL = absent). */
+struct hub_c2d_send {
+	const void *body;
+	size_t len;
+	const struct cJSON *app;       /* application properties: an object of string values */
+	const char *message_id, *correlation_id, *user_id, *content_type, *content_encoding;
+	const char *ack;               /* none | positive | negative | full; NULL = none */
+	int64_t expiry_us;             /* absolute; 0 = now + HUB_C2D_DEFAULT_TTL_S */
+};
+
+/*
+ * Queue a message for a device (modules get no C2D from IoT Hub). Errors: 404001, 403004 when
+ * HUB_C2D_MAX_QUEUE messages are already queued, 413001 over HUB_C2D_MAX_BYTES, 400004 for a
+ * bad ack or property. Notifies the device's session. *seq_out (optional) gets the queue id.
+ */
+sh_rc hub_c2d_send(struct sh_hub *hub, const char *device_id, const struct hub_c2d_send *m,
+		   int64_t *seq_out, struct iothub_err *err);
+
+/* A received (locked) message. Fields are the caller's; free with hub_c2d_msg_free. */
+struct hub_c2d_msg {
+	int64_t seq;
+	char lock_token[40];
+	int delivery_count;
+	int64_t enqueued_us, expiry_us;
+	struct cJSON *sys;             /* message-id, correlation-id, user-id, to, ack, content-type,
+					* content-encoding (canonical names of iothub-protocol §3.2) */
+	struct cJSON *app;             /* application properties */
+	void *body;
+	size_t len;
+};
+void hub_c2d_msg_free(struct hub_c2d_msg *m);
+
+/*
+ * Lock the oldest deliverable message of device_id for lock_s seconds (expired ones are dead-
+ * lettered on the way; a lock that ran out makes a message deliverable again). SH_E_NOTFOUND
+ * when the queue has nothing to deliver (HTTP 204). 404001 when the device does not exist.
+ */
+sh_rc hub_c2d_receive(struct sh_hub *hub, const char *device_id, int lock_s,
+		      struct hub_c2d_msg *out, struct iothub_err *err);
+
+enum hub_c2d_outcome {
+	HUB_C2D_COMPLETE,      /* delivered (MQTT PUBACK, HTTPS DELETE) */
+	HUB_C2D_REJECT,        /* dead-lettered (HTTPS DELETE ?reject) */
+	HUB_C2D_ABANDON,       /* back to the queue, delivery count +1 (HTTPS POST .../abandon) */
+	HUB_C2D_RELEASE,       /* back to the queue, count unchanged (MQTT connection lost) */
+};
+/* Settle a locked message by its lock token. 412002 DeviceMessageLockLost when the token is
+ * unknown, already settled or its lock ran out. */
+sh_rc hub_c2d_settle(struct sh_hub *hub, const char *device_id, const char *lock_token,
+		     enum hub_c2d_outcome outcome, struct iothub_err *err);
 
 /* --- group commit for the event loop ------------------------------------------------------------ */
 /*

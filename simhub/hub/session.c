@@ -128,9 +128,11 @@ static void dispatch(struct hub_session *s, const struct mqtt_raw *p)
 		session_on_publish(s, p);
 		return;
 	case MQTT_PUBACK:
-		/* C2D completion: no C2D deliveries are made yet, so any id is simply ignored. */
+		/* C2D completion (session_c2d.c). */
 		if (mqtt_decode_ack(p, &id) != SH_OK)
 			session_fail(s, "malformed-puback");
+		else
+			session_c2d_puback(s, id);
 		return;
 	case MQTT_SUBSCRIBE:
 		session_on_subscribe(s, p);
@@ -201,7 +203,9 @@ void session_closed(struct hub_session *s)
 {
 	hub_after_commit_cancel(s->hub, s);
 	session_methods_abort(s);
+	session_c2d_release(s);
 	if (s->connected) {
+		sessions_persist_subs(s->reg, s, !s->clean_session);
 		if (s->has_will && !s->clean_disconnect)
 			ingest_will(s);
 		struct iothub_err err;

@@ -126,6 +126,7 @@ void session_on_connect(struct hub_session *s, const struct mqtt_raw *p)
 	}
 	s->keepalive_s = c.keepalive;
 	s->sas_expiry_s = expiry;
+	s->clean_session = c.clean_session;
 	sessions_register(s->reg, s);   /* drops an older connection of this identity */
 	struct iothub_err err;
 	if (hub_connection_changed(s->hub, s->device_id, s->module_id, true, s->transport, &err) != SH_OK) {
@@ -133,8 +134,17 @@ void session_on_connect(struct hub_session *s, const struct mqtt_raw *p)
 		return;
 	}
 	s->connected = true;
+	/* Clean session 0: the subscriptions of the identity's last session come back (C2D is
+	 * then delivered on reconnect); clean session 1 forgets them. */
+	unsigned kept = c.clean_session ? 0 : sessions_persisted_subs(s->reg, s);
+	if (c.clean_session)
+		sessions_persist_subs(s->reg, s, false);
+	s->subs = kept & ~SUB_C2D_QOS0;
+	if (kept & SUB_C2D)
+		s->c2d_qos = (kept & SUB_C2D_QOS0) ? 0 : 1;
 	uint8_t buf[8];
 	size_t n = 0;
-	if (mqtt_write_connack(buf, sizeof buf, false, MQTT_CONNACK_ACCEPTED, &n) == SH_OK)
+	if (mqtt_write_connack(buf, sizeof buf, kept != 0, MQTT_CONNACK_ACCEPTED, &n) == SH_OK)
 		session_send(s, buf, n);
+	session_c2d_pump(s);
 }

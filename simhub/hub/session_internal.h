@@ -17,6 +17,7 @@ enum {
 	SUB_TWIN_DESIRED = 1u << 2,
 	SUB_METHODS = 1u << 3,
 	SUB_MODULE_INPUTS = 1u << 4,
+	SUB_C2D_QOS0 = 1u << 8,      /* only in persisted bits: the C2D subscription was QoS 0 */
 };
 
 /* A method call waiting for the device's answer. */
@@ -65,6 +66,13 @@ struct hub_session {
 	struct pending_method *methods;
 	uint32_t next_rid;
 
+	/* cloud-to-device delivery: one message in flight at a time */
+	bool clean_session;
+	uint8_t c2d_qos;              /* granted QoS of the devicebound subscription */
+	uint16_t next_pid;
+	uint16_t c2d_pid;             /* packet id of the message in flight; 0 = none */
+	char c2d_lock[40];
+
 	struct hub_session *next, *prev;   /* all sessions */
 	struct hub_session *id_next;       /* identity hash chain (connected sessions) */
 };
@@ -82,6 +90,16 @@ void session_on_connect(struct hub_session *s, const struct mqtt_raw *p);
 void session_on_publish(struct hub_session *s, const struct mqtt_raw *p);
 void session_on_subscribe(struct hub_session *s, const struct mqtt_raw *p);
 void session_on_unsubscribe(struct hub_session *s, const struct mqtt_raw *p);
+
+/* C2D (session_c2d.c): deliver the next queued message if the session can take one now. */
+void session_c2d_pump(struct hub_session *s);
+/* A PUBACK from the device: completes the message in flight. */
+void session_c2d_puback(struct hub_session *s, uint16_t packet_id);
+/* The session is ending: its message in flight goes back to the queue. */
+void session_c2d_release(struct hub_session *s);
+/* Persistent sessions (clean session 0): subscriptions kept per identity between connections. */
+unsigned sessions_persisted_subs(struct hub_sessions *reg, const struct hub_session *s);
+void sessions_persist_subs(struct hub_sessions *reg, const struct hub_session *s, bool keep);
 
 /* Timers of one session at hub time (called by hub_sessions_tick). */
 void session_tick(struct hub_session *s, int64_t now_us);

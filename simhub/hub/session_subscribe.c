@@ -40,12 +40,16 @@ void session_on_subscribe(struct hub_session *s, const struct mqtt_raw *p)
 		}
 		bits |= sub_bit(kind);
 		codes[i] = sub.topics[i].qos > 1 ? 1 : sub.topics[i].qos;
+		if (kind == HUB_SUB_C2D)
+			s->c2d_qos = codes[i];
 	}
 	s->subs |= bits;
 	uint8_t buf[8 + MQTT_MAX_TOPICS_PER_SUBSCRIBE];
 	size_t n = 0;
 	if (mqtt_write_suback(buf, sizeof buf, sub.packet_id, codes, sub.count, &n) == SH_OK)
 		session_send(s, buf, n);
+	if (bits & SUB_C2D)
+		session_c2d_pump(s);   /* queued messages are delivered on subscribe */
 }
 
 void session_on_unsubscribe(struct hub_session *s, const struct mqtt_raw *p)

@@ -16,11 +16,20 @@
 
 #define ID_BUCKETS 4096u
 
+/* The subscriptions of an identity whose last session had clean session 0. */
+struct persisted {
+	char device_id[SH_ID_MAX + 1];
+	char module_id[SH_ID_MAX + 1];
+	unsigned subs;
+	struct persisted *next;
+};
+
 struct hub_sessions {
 	struct sh_hub *hub;
 	struct hub_session *all;
 	size_t count;
 	struct hub_session *by_id[ID_BUCKETS];
+	struct persisted *persisted[ID_BUCKETS];
 };
 
 /* FNV-1a over "device/module". */
@@ -36,6 +45,7 @@ static unsigned id_hash(const char *d, const char *m)
 }
 
 static void on_desired(void *ctx, const char *device_id, const char *module_id, const cJSON *delta);
+static void on_c2d_queued(void *ctx, const char *device_id);
 
 struct hub_sessions *hub_sessions_new(struct sh_hub *hub)
 {
@@ -43,7 +53,7 @@ struct hub_sessions *hub_sessions_new(struct sh_hub *hub)
 	if (!reg)
 		return NULL;
 	reg->hub = hub;
-	struct sh_hub_notify n = {on_desired, reg};
+	struct sh_hub_notify n = {on_desired, on_c2d_queued, reg};
 	hub_set_notify(hub, &n);
 	return reg;
 }
@@ -53,7 +63,53 @@ void hub_sessions_free(struct hub_sessions *reg)
 	if (!reg)
 		return;
 	hub_set_notify(reg->hub, NULL);
+	for (size_t i = 0; i < ID_BUCKETS; i++) {
+		while (reg->persisted[i]) {
+			struct persisted *p = reg->persisted[i];
+			reg->persisted[i] = p->next;
+			free(p);
+		}
+	}
 	free(reg);
+}
+
+static struct persisted **persisted_slot(struct hub_sessions *reg, const struct hub_session *s)
+{
+	struct persisted **pp = &reg->persisted[id_hash(s->device_id, s->module_id)];
+	for (; *pp; pp = &(*pp)->next)
+		if (strcmp((*pp)->device_id, s->device_id) == 0 &&
+		    strcmp((*pp)->module_id, s->module_id) == 0)
+			break;
+	return pp;
+}
+
+unsigned sessions_persisted_subs(struct hub_sessions *reg, const struct hub_session *s)
+{
+	struct persisted **pp = persisted_slot(reg, s);
+	return *pp ? (*pp)->subs : 0;
+}
+
+void sessions_persist_subs(struct hub_sessions *reg, const struct hub_session *s, bool keep)
+{
+	struct persisted **pp = persisted_slot(reg, s);
+	unsigned subs = s->subs | ((s->subs & SUB_C2D) && s->c2d_qos == 0 ? SUB_C2D_QOS0 : 0);
+	if (!keep || !s->subs) {
+		if (*pp) {
+			struct persisted *p = *pp;
+			*pp = p->next;
+			free(p);
+		}
+		return;
+	}
+	if (!*pp) {
+		struct persisted *p = calloc(1, sizeof *p);
+		if (!p)
+			return;
+		snprintf(p->device_id, sizeof p->device_id, "%s", s->device_id);
+		snprintf(p->module_id, sizeof p->module_id, "%s", s->module_id);
+		*pp = p;
+	}
+	(*pp)->subs = subs;
 }
 
 struct sh_hub *sessions_hub(struct hub_sessions *reg)
@@ -157,6 +213,14 @@ static void on_desired(void *ctx, const char *device_id, const char *module_id, 
 		session_publish(s, topic, body, strlen(body), 0, 0);
 		cJSON_free(body);
 	}
+}
+
+/* A message was queued (or returned to the queue): the device's session may take it now. */
+static void on_c2d_queued(void *ctx, const char *device_id)
+{
+	struct hub_session *s = hub_sessions_find(ctx, device_id, "");
+	if (s)
+		session_c2d_pump(s);
 }
 
 /* --- direct methods ------------------------------------------------------------------------------ */

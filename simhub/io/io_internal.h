@@ -51,6 +51,7 @@ struct http_conn {
 	bool body_chunked;
 	int method;                          /* enum rest_method */
 	char path[1024];
+	char query[512];                     /* raw args; lws 4.1 may join them with "," */
 	char *resp_body;                     /* answer being written */
 	size_t resp_len;
 	int resp_status;

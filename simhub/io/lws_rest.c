@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 #include <strings.h>
 
 #include "io/io_internal.h"
@@ -56,6 +57,42 @@ static char *hdr(struct lws *wsi, enum lws_token_indexes tok, char *buf, int cap
 	return buf;
 }
 
+/*
+ * rest_request.header for lws: standard headers through lws's token table, any other through
+ * lws_hdr_custom_copy (which wants the name with its colon, lower case as received).
+ */
+static const char *header_lookup(void *hctx, const char *name, char *buf, size_t cap)
+{
+	struct lws *wsi = hctx;
+	static const struct {
+		const char *name;
+		enum lws_token_indexes tok;
+	} known[] = {
+		{"authorization", WSI_TOKEN_HTTP_AUTHORIZATION},
+		{"content-type", WSI_TOKEN_HTTP_CONTENT_TYPE},
+		{"content-length", WSI_TOKEN_HTTP_CONTENT_LENGTH},
+		{"content-encoding", WSI_TOKEN_HTTP_CONTENT_ENCODING},
+		{"if-match", WSI_TOKEN_HTTP_IF_MATCH},
+		{"user-agent", WSI_TOKEN_HTTP_USER_AGENT},
+		{"transfer-encoding", WSI_TOKEN_HTTP_TRANSFER_ENCODING},
+	};
+	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+		if (strcasecmp(name, known[i].name) == 0)
+			return hdr(wsi, known[i].tok, buf, (int)cap);
+	char key[128];
+	size_t n = strlen(name);
+	if (n + 2 > sizeof key || cap > (size_t)INT32_MAX)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		key[i] = (char)((name[i] >= 'A' && name[i] <= 'Z') ? name[i] + 32 : name[i]);
+	key[n] = ':';
+	key[n + 1] = '\0';
+	if (lws_hdr_custom_length(wsi, key, (int)(n + 1)) < 0 ||
+	    lws_hdr_custom_copy(wsi, buf, (int)cap, key, (int)(n + 1)) < 0)
+		return NULL;
+	return buf;
+}
+
 /* The whole request is in: hand it to rest/. */
 static int http_dispatch(struct lws *wsi, struct http_conn *h)
 {
@@ -69,6 +106,9 @@ static int http_dispatch(struct lws *wsi, struct http_conn *h)
 		.user_agent = hdr(wsi, WSI_TOKEN_HTTP_USER_AGENT, ua, sizeof ua),
 		.body = h->body,
 		.body_len = h->body_len,
+		.header = header_lookup,
+		.hctx = wsi,
+		.query = h->query,
 	};
 	struct rest_response resp;
 	h->phase = PHASE_WAIT;
@@ -178,6 +218,8 @@ int io_callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *us
 		h->method = method_of(wsi, h->path, sizeof h->path);
 		if (h->method < 0)
 			return -1;
+		if (lws_hdr_copy(wsi, h->query, sizeof h->query, WSI_TOKEN_HTTP_URI_ARGS) < 0)
+			h->query[0] = '\0';
 		char cl[32], te[32];
 		bool has_cl = hdr(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, cl, sizeof cl) != NULL;
 		h->body_expected = has_cl ? strtoul(cl, NULL, 10) : 0;

@@ -44,6 +44,11 @@ void rest_cancel(struct rest_ctx *rc, void *conn)
 			p->conn = NULL;
 }
 
+const char *rest_header(const struct rest_request *req, const char *name, char *buf, size_t cap)
+{
+	return req->header ? req->header(req->hctx, name, buf, cap) : NULL;
+}
+
 void rest_response_free(struct rest_response *resp)
 {
 	free(resp->body);
@@ -124,6 +129,7 @@ static unsigned rights_for(const struct rest_route *r, enum rest_method m)
 		       (m == REST_GET ? SH_RIGHT_REGISTRY_READ : SH_RIGHT_REGISTRY_WRITE);
 	case ROUTE_METHOD:
 	case ROUTE_STATS_SERVICE:
+	case ROUTE_C2D_SEND:
 		return SH_RIGHT_SERVICE_CONNECT;
 	case ROUTE_DEVICE_LIST:
 	case ROUTE_MODULE_LIST:
@@ -181,6 +187,8 @@ int rest_handle(struct rest_ctx *rc, const struct rest_request *req, struct rest
 		return rest_twins(rc, &t, req, resp);
 	case ROUTE_METHOD:
 		return rest_methods(rc, &t, req, resp, done, conn);
+	case ROUTE_C2D_SEND:
+		return rest_c2d_send(rc, &t, req, resp);
 	default:
 		return rest_devices(rc, &route, &t, req, resp);
 	}

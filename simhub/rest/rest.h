@@ -24,7 +24,17 @@ struct rest_request {
 	const char *user_agent;      /* NULL when absent */
 	const char *body;            /* not NUL-terminated; may be NULL when body_len is 0 */
 	size_t body_len;
+	/*
+	 * Look up any request header by name (case-insensitive, without the colon) into buf;
+	 * NULL when absent. lws 4.1 cannot list headers it does not know, so callers ask by name.
+	 */
+	const char *(*header)(void *hctx, const char *name, char *buf, size_t cap);
+	void *hctx;
+	const char *query;           /* query args without "?", separated by "&" or "," (lws 4.1) */
 };
+
+/* req->header(...) or NULL when the transport gave no lookup. */
+const char *rest_header(const struct rest_request *req, const char *name, char *buf, size_t cap);
 
 struct rest_response {
 	int status;

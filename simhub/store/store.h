@@ -199,6 +199,47 @@ sh_rc store_d2c_count(struct sh_store *st, const char *device_id, int64_t *count
 sh_rc store_d2c_each(struct sh_store *st, const char *device_id, int64_t after_seq,
 		     sh_rc (*fn)(void *arg, int64_t seq, const struct sh_d2c_row *row), void *arg);
 
+/* --- cloud-to-device queue (c2d_messages) ------------------------------------------------------ */
+/*
+ * A queued message as read back. Strings and body are malloc'd copies owned by the row: free
+ * with store_c2d_row_free. States: enqueued, invisible (locked), completed, deadlettered.
+ */
+struct sh_c2d_row {
+	int64_t seq;
+	char device_id[SH_ID_MAX + 1];
+	char *message_id;             /* NULL when absent */
+	char *properties_json;        /* {"sys":{...},"app":{...}} */
+	void *body;
+	size_t body_len;
+	char ack[16];
+	char state[16];
+	char lock_token[40];          /* "" when not locked */
+	int64_t lock_until_us;
+	int delivery_count;
+	int64_t enqueued_us, expiry_us;
+};
+void store_c2d_row_free(struct sh_c2d_row *r);
+sh_rc store_c2d_insert(struct sh_store *st, const char *device_id, const char *message_id,
+		       const char *properties_json, const void *body, size_t len, const char *ack,
+		       int64_t enqueued_us, int64_t expiry_us, int64_t *seq_out);
+/* Messages still in the queue (enqueued or invisible). */
+sh_rc store_c2d_count_active(struct sh_store *st, const char *device_id, int64_t *count_out);
+/* Dead-letter (outcome "expired") the device's active messages whose expiry is at or before now. */
+sh_rc store_c2d_expire(struct sh_store *st, const char *device_id, int64_t now_us, int64_t *count_out);
+/* The oldest deliverable message: enqueued, or invisible with its lock run out. SH_E_NOTFOUND if none. */
+sh_rc store_c2d_next(struct sh_store *st, const char *device_id, int64_t now_us,
+		     struct sh_c2d_row *out);
+/* Lock a message (state invisible) under `token` until `until_us`. */
+sh_rc store_c2d_lock(struct sh_store *st, int64_t seq, const char *token, int64_t until_us);
+/* The invisible message of device_id locked by `token` whose lock still holds at now. */
+sh_rc store_c2d_find_lock(struct sh_store *st, const char *device_id, const char *token,
+			  int64_t now_us, struct sh_c2d_row *out);
+/* Final state: "completed" or "deadlettered", with an outcome ("completed", "rejected", ...). */
+sh_rc store_c2d_finish(struct sh_store *st, int64_t seq, const char *state, const char *outcome,
+		       int64_t now_us);
+/* Back to the queue, unlocked; the delivery count grows by `add`. */
+sh_rc store_c2d_requeue(struct sh_store *st, int64_t seq, int add);
+
 /* --- connection events ---------------------------------------------------------------------- */
 /* Appends one event (connected, disconnected, ...); reason may be NULL. Strings borrowed. */
 sh_rc store_connection_event(struct sh_store *st, const char *device_id, const char *module_id,

@@ -64,6 +64,10 @@
 	"primary_thumbprint = ?11, secondary_thumbprint = ?12, connected = ?13, " \
 	"connection_state_updated_us = ?14, last_activity_us = ?15, c2d_count = ?16, " \
 	"created_us = ?17"
+/* Result columns of a c2d row, in the order read_c2d expects. */
+#define C2D_COLS "seq, device_id, message_id, properties, body, ack, state, " \
+	"coalesce(lock_token, ''), coalesce(lock_until_us, 0), delivery_count, enqueued_us, expiry_us"
+
 #define D2C_COLS \
 	"seq, device_id, module_id, enqueued_us, message_id, content_type, content_encoding, " \
 	"interface_id, system_properties, app_properties, body"
@@ -104,6 +108,14 @@ enum stmt_id {
 	S_D2C_EACH_ALL,
 	S_D2C_EACH_DEVICE,
 	S_CONNECTION_EVENT,
+	S_C2D_INSERT,
+	S_C2D_COUNT_ACTIVE,
+	S_C2D_EXPIRE,
+	S_C2D_NEXT,
+	S_C2D_LOCK,
+	S_C2D_FIND_LOCK,
+	S_C2D_FINISH,
+	S_C2D_REQUEUE,
 	S_COUNT
 };
 
@@ -164,6 +176,24 @@ static const char *const stmt_sql[S_COUNT] = {
 			      "WHERE device_id = ?2 AND seq > ?1 ORDER BY seq",
 	[S_CONNECTION_EVENT] = "INSERT INTO connection_events (device_id, module_id, at_us, event, "
 			       "reason) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[S_C2D_INSERT] = "INSERT INTO c2d_messages (device_id, message_id, properties, body, ack, "
+			 "enqueued_us, expiry_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[S_C2D_COUNT_ACTIVE] = "SELECT count(*) FROM c2d_messages WHERE device_id = ?1 AND "
+			       "state IN ('enqueued', 'invisible')",
+	[S_C2D_EXPIRE] = "UPDATE c2d_messages SET state = 'deadlettered', outcome = 'expired', "
+			 "finished_us = ?2, lock_token = NULL WHERE device_id = ?1 AND "
+			 "state IN ('enqueued', 'invisible') AND expiry_us > 0 AND expiry_us <= ?2",
+	[S_C2D_NEXT] = "SELECT " C2D_COLS " FROM c2d_messages WHERE device_id = ?1 AND "
+		       "(state = 'enqueued' OR (state = 'invisible' AND lock_until_us <= ?2)) "
+		       "ORDER BY seq LIMIT 1",
+	[S_C2D_LOCK] = "UPDATE c2d_messages SET state = 'invisible', lock_token = ?2, "
+		       "lock_until_us = ?3 WHERE seq = ?1",
+	[S_C2D_FIND_LOCK] = "SELECT " C2D_COLS " FROM c2d_messages WHERE device_id = ?1 AND "
+			    "lock_token = ?2 AND state = 'invisible' AND lock_until_us > ?3",
+	[S_C2D_FINISH] = "UPDATE c2d_messages SET state = ?2, outcome = ?3, finished_us = ?4, "
+			 "lock_token = NULL WHERE seq = ?1",
+	[S_C2D_REQUEUE] = "UPDATE c2d_messages SET state = 'enqueued', lock_token = NULL, "
+			  "lock_until_us = NULL, delivery_count = delivery_count + ?2 WHERE seq = ?1",
 };
 
 struct sh_store {
@@ -1385,4 +1415,183 @@ sh_rc store_connection_event(struct sh_store *st, const char *device_id, const c
 	bind_text(s, 4, event);
 	bind_text(s, 5, reason);
 	return run(st, S_CONNECTION_EVENT, "store_connection_event");
+}
+
+/* --- cloud-to-device queue ---------------------------------------------------------------------- */
+
+void store_c2d_row_free(struct sh_c2d_row *r)
+{
+	if (!r)
+		return;
+	free(r->message_id);
+	free(r->properties_json);
+	free(r->body);
+	r->message_id = r->properties_json = NULL;
+	r->body = NULL;
+}
+
+static sh_rc read_c2d(struct sh_store *st, sqlite3_stmt *s, struct sh_c2d_row *r)
+{
+	memset(r, 0, sizeof *r);
+	r->seq = sqlite3_column_int64(s, 0);
+	sh_rc rc = col_copy(st, s, 1, r->device_id, sizeof r->device_id);
+	if (rc == SH_OK && sqlite3_column_type(s, 2) != SQLITE_NULL && !(r->message_id = col_dup(s, 2)))
+		rc = SH_E_NOMEM;
+	if (rc == SH_OK && !(r->properties_json = col_dup(s, 3)))
+		rc = SH_E_NOMEM;
+	if (rc == SH_OK) {
+		int n = sqlite3_column_bytes(s, 4);
+		r->body = malloc(n > 0 ? (size_t)n : 1);
+		if (!r->body) {
+			rc = SH_E_NOMEM;
+		} else {
+			if (n > 0)
+				memcpy(r->body, sqlite3_column_blob(s, 4), (size_t)n);
+			r->body_len = (size_t)n;
+		}
+	}
+	if (rc == SH_OK)
+		rc = col_copy(st, s, 5, r->ack, sizeof r->ack);
+	if (rc == SH_OK)
+		rc = col_copy(st, s, 6, r->state, sizeof r->state);
+	if (rc == SH_OK)
+		rc = col_copy(st, s, 7, r->lock_token, sizeof r->lock_token);
+	r->lock_until_us = sqlite3_column_int64(s, 8);
+	r->delivery_count = sqlite3_column_int(s, 9);
+	r->enqueued_us = sqlite3_column_int64(s, 10);
+	r->expiry_us = sqlite3_column_int64(s, 11);
+	if (rc != SH_OK)
+		store_c2d_row_free(r);
+	return rc;
+}
+
+sh_rc store_c2d_insert(struct sh_store *st, const char *device_id, const char *message_id,
+		       const char *properties_json, const void *body, size_t len, const char *ack,
+		       int64_t enqueued_us, int64_t expiry_us, int64_t *seq_out)
+{
+	sh_rc rc = write_guard(st);
+	if (rc != SH_OK)
+		return rc;
+	sqlite3_stmt *s = st->stmt[S_C2D_INSERT];
+	bind_text(s, 1, device_id);
+	bind_text(s, 2, message_id);
+	bind_text(s, 3, properties_json ? properties_json : "{}");
+	sqlite3_bind_blob64(s, 4, len ? body : "", (sqlite3_uint64)len, SQLITE_TRANSIENT);
+	bind_text(s, 5, ack ? ack : "none");
+	sqlite3_bind_int64(s, 6, enqueued_us);
+	sqlite3_bind_int64(s, 7, expiry_us);
+	rc = run(st, S_C2D_INSERT, "store_c2d_insert");
+	if (rc == SH_OK && seq_out)
+		*seq_out = sqlite3_last_insert_rowid(st->db);
+	return rc;
+}
+
+sh_rc store_c2d_count_active(struct sh_store *st, const char *device_id, int64_t *count_out)
+{
+	sqlite3_stmt *s = st->stmt[S_C2D_COUNT_ACTIVE];
+	bind_text(s, 1, device_id);
+	int rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW) {
+		done(s);
+		return db_fail(st, rc, "store_c2d_count_active");
+	}
+	*count_out = sqlite3_column_int64(s, 0);
+	done(s);
+	return SH_OK;
+}
+
+sh_rc store_c2d_expire(struct sh_store *st, const char *device_id, int64_t now_us, int64_t *count_out)
+{
+	sh_rc rc = write_guard(st);
+	if (rc != SH_OK)
+		return rc;
+	sqlite3_stmt *s = st->stmt[S_C2D_EXPIRE];
+	bind_text(s, 1, device_id);
+	sqlite3_bind_int64(s, 2, now_us);
+	rc = run(st, S_C2D_EXPIRE, "store_c2d_expire");
+	if (rc == SH_OK && count_out)
+		*count_out = sqlite3_changes(st->db);
+	return rc;
+}
+
+/* Step a one-row query into *out; SH_E_NOTFOUND when it has no row. */
+static sh_rc c2d_one(struct sh_store *st, sqlite3_stmt *s, struct sh_c2d_row *out, const char *what)
+{
+	int rc = sqlite3_step(s);
+	sh_rc r;
+	if (rc == SQLITE_ROW)
+		r = read_c2d(st, s, out);
+	else if (rc == SQLITE_DONE)
+		r = SH_E_NOTFOUND;
+	else
+		r = db_fail(st, rc, what);
+	done(s);
+	return r;
+}
+
+sh_rc store_c2d_next(struct sh_store *st, const char *device_id, int64_t now_us,
+		     struct sh_c2d_row *out)
+{
+	sqlite3_stmt *s = st->stmt[S_C2D_NEXT];
+	bind_text(s, 1, device_id);
+	sqlite3_bind_int64(s, 2, now_us);
+	return c2d_one(st, s, out, "store_c2d_next");
+}
+
+sh_rc store_c2d_find_lock(struct sh_store *st, const char *device_id, const char *token,
+			  int64_t now_us, struct sh_c2d_row *out)
+{
+	sqlite3_stmt *s = st->stmt[S_C2D_FIND_LOCK];
+	bind_text(s, 1, device_id);
+	bind_text(s, 2, token);
+	sqlite3_bind_int64(s, 3, now_us);
+	return c2d_one(st, s, out, "store_c2d_find_lock");
+}
+
+/* Run an UPDATE by seq; SH_E_NOTFOUND when no row changed. */
+static sh_rc c2d_update(struct sh_store *st, enum stmt_id id, const char *what)
+{
+	sh_rc rc = run(st, id, what);
+	if (rc == SH_OK && sqlite3_changes(st->db) == 0) {
+		set_err(st, "%s: no such message", what);
+		rc = SH_E_NOTFOUND;
+	}
+	return rc;
+}
+
+sh_rc store_c2d_lock(struct sh_store *st, int64_t seq, const char *token, int64_t until_us)
+{
+	sh_rc rc = write_guard(st);
+	if (rc != SH_OK)
+		return rc;
+	sqlite3_stmt *s = st->stmt[S_C2D_LOCK];
+	sqlite3_bind_int64(s, 1, seq);
+	bind_text(s, 2, token);
+	sqlite3_bind_int64(s, 3, until_us);
+	return c2d_update(st, S_C2D_LOCK, "store_c2d_lock");
+}
+
+sh_rc store_c2d_finish(struct sh_store *st, int64_t seq, const char *state, const char *outcome,
+		       int64_t now_us)
+{
+	sh_rc rc = write_guard(st);
+	if (rc != SH_OK)
+		return rc;
+	sqlite3_stmt *s = st->stmt[S_C2D_FINISH];
+	sqlite3_bind_int64(s, 1, seq);
+	bind_text(s, 2, state);
+	bind_text(s, 3, outcome);
+	sqlite3_bind_int64(s, 4, now_us);
+	return c2d_update(st, S_C2D_FINISH, "store_c2d_finish");
+}
+
+sh_rc store_c2d_requeue(struct sh_store *st, int64_t seq, int add)
+{
+	sh_rc rc = write_guard(st);
+	if (rc != SH_OK)
+		return rc;
+	sqlite3_stmt *s = st->stmt[S_C2D_REQUEUE];
+	sqlite3_bind_int64(s, 1, seq);
+	sqlite3_bind_int(s, 2, add);
+	return c2d_update(st, S_C2D_REQUEUE, "store_c2d_requeue");
 }

@@ -423,7 +423,7 @@ START_TEST(hub_twin_patch_desired_notifies_and_bumps_versions)
 	add_device("dev1");
 	struct sh_identity m = req_module("dev1", "mod");
 	ck_assert_int_eq(hub_identity_create(hub, &m, NULL, &err), SH_OK);
-	struct sh_hub_notify n = {on_desired, NULL};
+	struct sh_hub_notify n = {on_desired, NULL, NULL};
 	hub_set_notify(hub, &n);
 	notified = 0;
 	cJSON *patch = cJSON_Parse("{\"interval\":5}");

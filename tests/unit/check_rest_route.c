@@ -46,6 +46,7 @@ START_TEST(rest_route_match_every_route_captures_ids)
 		{REST_PUT, "/twins/dev1/modules/azureiotsecurity", ROUTE_TWIN, "dev1", "azureiotsecurity"},
 		{REST_POST, "/twins/dev1/methods", ROUTE_METHOD, "dev1", ""},
 		{REST_POST, "/twins/dev1/modules/m1/methods", ROUTE_METHOD, "dev1", "m1"},
+		{REST_POST, "/devices/dev1/messages/deviceBound", ROUTE_C2D_SEND, "dev1", ""},
 		{REST_GET, "/statistics/devices", ROUTE_STATS_DEVICES, "", ""},
 		{REST_GET, "/statistics/service", ROUTE_STATS_SERVICE, "", ""},
 	};

@@ -123,7 +123,8 @@ enum hub_auth_result hub_auth_service(struct sh_hub *hub, const char *token, siz
 }
 
 sh_rc hub_connection_changed(struct sh_hub *hub, const char *device_id, const char *module_id,
-			     bool connected, const char *reason, struct iothub_err *err)
+			     bool connected, bool set_state, const char *reason,
+			     struct iothub_err *err)
 {
 	const char *mod = module_id ? module_id : "";
 	sh_rc rc = hub_op_begin(hub, err);
@@ -131,7 +132,7 @@ sh_rc hub_connection_changed(struct sh_hub *hub, const char *device_id, const ch
 		return rc;
 	struct sh_identity id;
 	int64_t now = hub_now_us(hub);
-	rc = store_identity_get(hub->st, device_id, mod, &id);
+	rc = set_state ? store_identity_get(hub->st, device_id, mod, &id) : SH_E_NOTFOUND;
 	if (rc == SH_OK) {
 		/* IoT Hub does not move the identity etag for connection state changes. */
 		id.connected = connected;

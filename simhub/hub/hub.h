@@ -180,10 +180,15 @@ enum hub_auth_result hub_auth_sas(struct sh_hub *hub, const char *device_id, con
 enum hub_auth_result hub_auth_service(struct sh_hub *hub, const char *token, size_t token_len,
 				      unsigned rights_any, struct sh_policy *policy_out);
 
-/* Record a connect or disconnect: identity connectionState and its time, plus a connection event
- * row with `reason` (free text such as "client-disconnect", "keepalive-timeout"). */
+/*
+ * Record a connect or disconnect: a connection event row with `reason` (free text such as
+ * "client-disconnect", "keepalive-timeout") and, when set_state is true, the identity's
+ * connectionState and its time. A connection replaced by a newer one of the same identity
+ * records its disconnect with set_state false: the identity stays Connected.
+ */
 sh_rc hub_connection_changed(struct sh_hub *hub, const char *device_id, const char *module_id,
-			     bool connected, const char *reason, struct iothub_err *err);
+			     bool connected, bool set_state, const char *reason,
+			     struct iothub_err *err);
 
 /*
  * Store one device-to-cloud message from an authenticated connection. `sys` and `app` are

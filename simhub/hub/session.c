@@ -209,7 +209,7 @@ void session_closed(struct hub_session *s)
 		if (s->has_will && !s->clean_disconnect)
 			ingest_will(s);
 		struct iothub_err err;
-		hub_connection_changed(s->hub, s->device_id, s->module_id, false,
+		hub_connection_changed(s->hub, s->device_id, s->module_id, false, !s->replaced,
 				       s->close_reason ? s->close_reason : "connection-lost", &err);
 	}
 	sessions_unlink(s->reg, s);

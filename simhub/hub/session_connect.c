@@ -129,7 +129,7 @@ void session_on_connect(struct hub_session *s, const struct mqtt_raw *p)
 	s->clean_session = c.clean_session;
 	sessions_register(s->reg, s);   /* drops an older connection of this identity */
 	struct iothub_err err;
-	if (hub_connection_changed(s->hub, s->device_id, s->module_id, true, s->transport, &err) != SH_OK) {
+	if (hub_connection_changed(s->hub, s->device_id, s->module_id, true, true, s->transport, &err) != SH_OK) {
 		refuse(s, MQTT_CONNACK_UNAVAILABLE, "store-error");
 		return;
 	}

@@ -40,6 +40,7 @@ struct hub_session {
 	bool connected;          /* CONNACK 0 sent */
 	bool closing;            /* close asked: ignore further input */
 	bool clean_disconnect;   /* DISCONNECT received: no Will */
+	bool replaced;           /* a newer connection of the same identity took over */
 	const char *close_reason;
 	int64_t opened_us;
 	int64_t last_rx_us;

@@ -168,6 +168,7 @@ void sessions_register(struct hub_sessions *reg, struct hub_session *s)
 	struct hub_session *old = hub_sessions_find(reg, s->device_id, s->module_id);
 	if (old) {
 		id_remove(reg, old);
+		old->replaced = true;
 		session_fail(old, "400027-new-connection");
 	}
 	unsigned h = id_hash(s->device_id, s->module_id);

@@ -615,6 +615,152 @@ START_TEST(hub_fixtures_apply_bad_twin_loads_nothing)
 }
 END_TEST
 
+
+/* --- cloud-to-device queue ------------------------------------------------------------------------ */
+
+static int c2d_notified;
+static void on_c2d(void *ctx, const char *d)
+{
+	(void)ctx;
+	(void)d;
+	c2d_notified++;
+}
+
+static sh_rc send_text(const char *dev, const char *text, const char *mid)
+{
+	struct hub_c2d_send m;
+	memset(&m, 0, sizeof m);
+	m.body = text;
+	m.len = strlen(text);
+	m.message_id = mid;
+	return hub_c2d_send(hub, dev, &m, NULL, &err);
+}
+
+START_TEST(hub_c2d_send_receive_complete)
+{
+	add_device("dev1");
+	struct sh_hub_notify n = {NULL, on_c2d, NULL};
+	hub_set_notify(hub, &n);
+	c2d_notified = 0;
+	struct hub_c2d_msg m;
+	ck_assert_int_eq(hub_c2d_receive(hub, "dev1", 60, &m, &err), SH_E_NOTFOUND);
+	cJSON *app = cJSON_Parse("{\"color\":\"red\"}");
+	struct hub_c2d_send s;
+	memset(&s, 0, sizeof s);
+	s.body = "hello";
+	s.len = 5;
+	s.app = app;
+	s.message_id = "m1";
+	s.ack = "full";
+	ck_assert_int_eq(hub_c2d_send(hub, "dev1", &s, NULL, &err), SH_OK);
+	cJSON_Delete(app);
+	ck_assert_int_eq(c2d_notified, 1);
+	ck_assert_int_eq(hub_c2d_receive(hub, "dev1", 60, &m, &err), SH_OK);
+	ck_assert_uint_eq(m.len, 5);
+	ck_assert_int_eq(memcmp(m.body, "hello", 5), 0);
+	ck_assert_str_eq(cJSON_GetObjectItem(m.sys, "message-id")->valuestring, "m1");
+	ck_assert_str_eq(cJSON_GetObjectItem(m.sys, "iothub-ack")->valuestring, "full");
+	ck_assert_str_eq(cJSON_GetObjectItem(m.sys, "to")->valuestring, "/devices/dev1/messages/devicebound");
+	ck_assert_str_eq(cJSON_GetObjectItem(m.app, "color")->valuestring, "red");
+	ck_assert_int_eq(m.expiry_us, fake_now + 3600LL * 1000000);
+	ck_assert_uint_eq(strlen(m.lock_token), 36);
+	/* locked: not delivered twice */
+	struct hub_c2d_msg again;
+	ck_assert_int_eq(hub_c2d_receive(hub, "dev1", 60, &again, &err), SH_E_NOTFOUND);
+	ck_assert_int_eq(hub_c2d_settle(hub, "dev1", m.lock_token, HUB_C2D_COMPLETE, &err), SH_OK);
+	ck_assert_int_eq(hub_c2d_settle(hub, "dev1", m.lock_token, HUB_C2D_COMPLETE, &err), SH_E_NOTFOUND);
+	ck_assert_int_eq(err.code, IOTHUB_DEVICE_MESSAGE_LOCK_LOST);
+	ck_assert_int_eq(hub_c2d_settle(hub, "dev1", "nope", HUB_C2D_REJECT, &err), SH_E_NOTFOUND);
+	hub_c2d_msg_free(&m);
+	hub_set_notify(hub, NULL);
+}
+END_TEST
+
+START_TEST(hub_c2d_send_limits_and_errors)
+{
+	add_device("dev1");
+	ck_assert_int_eq(send_text("ghost", "x", NULL), SH_E_NOTFOUND);
+	ck_assert_int_eq(err.code, IOTHUB_DEVICE_NOT_FOUND);
+	struct hub_c2d_send m;
+	memset(&m, 0, sizeof m);
+	m.body = "x";
+	m.len = 1;
+	m.ack = "sometimes";
+	ck_assert_int_eq(hub_c2d_send(hub, "dev1", &m, NULL, &err), SH_E_INVALID);
+	ck_assert_int_eq(err.code, IOTHUB_ARGUMENT_INVALID);
+	m.ack = NULL;
+	cJSON *bad = cJSON_Parse("{\"n\":1}");
+	m.app = bad;
+	ck_assert_int_eq(hub_c2d_send(hub, "dev1", &m, NULL, &err), SH_E_INVALID);
+	cJSON_Delete(bad);
+	m.app = NULL;
+	static char big[65 * 1024];
+	memset(big, 'b', sizeof big);
+	m.body = big;
+	m.len = sizeof big;
+	ck_assert_int_eq(hub_c2d_send(hub, "dev1", &m, NULL, &err), SH_E_TOOLARGE);
+	ck_assert_int_eq(err.code, IOTHUB_MESSAGE_TOO_LARGE);
+	for (int i = 0; i < HUB_C2D_MAX_QUEUE; i++)
+		ck_assert_int_eq(send_text("dev1", "q", NULL), SH_OK);
+	ck_assert_int_eq(send_text("dev1", "q", NULL), SH_E_TOOLARGE);
+	ck_assert_int_eq(err.code, IOTHUB_DEVICE_MAX_QUEUE_DEPTH);
+	/* modules get no C2D */
+	struct sh_identity mod = req_module("dev1", "m1");
+	ck_assert_int_eq(hub_identity_create(hub, &mod, NULL, &err), SH_OK);
+}
+END_TEST
+
+START_TEST(hub_c2d_ttl_lock_abandon_and_max_deliveries)
+{
+	add_device("dev1");
+	struct hub_c2d_send m;
+	memset(&m, 0, sizeof m);
+	m.body = "soon";
+	m.len = 4;
+	m.expiry_us = fake_now + 10 * 1000000LL;
+	ck_assert_int_eq(hub_c2d_send(hub, "dev1", &m, NULL, &err), SH_OK);
+	ck_assert_int_eq(send_text("dev1", "later", "keep"), SH_OK);
+	fake_now += 11 * 1000000LL; /* the first one expired: dead-lettered, the second is next */
+	struct hub_c2d_msg r;
+	ck_assert_int_eq(hub_c2d_receive(hub, "dev1", 60, &r, &err), SH_OK);
+	ck_assert_str_eq(cJSON_GetObjectItem(r.sys, "message-id")->valuestring, "keep");
+	/* a lock that runs out makes it deliverable again, delivery count unchanged */
+	fake_now += 61 * 1000000LL;
+	ck_assert_int_eq(hub_c2d_settle(hub, "dev1", r.lock_token, HUB_C2D_COMPLETE, &err), SH_E_NOTFOUND);
+	hub_c2d_msg_free(&r);
+	ck_assert_int_eq(hub_c2d_receive(hub, "dev1", 60, &r, &err), SH_OK);
+	ck_assert_int_eq(r.delivery_count, 0);
+	/* abandon: back with delivery count +1 */
+	for (int i = 1; i < HUB_C2D_MAX_DELIVERIES; i++) {
+		ck_assert_int_eq(hub_c2d_settle(hub, "dev1", r.lock_token, HUB_C2D_ABANDON, &err), SH_OK);
+		hub_c2d_msg_free(&r);
+		ck_assert_int_eq(hub_c2d_receive(hub, "dev1", 60, &r, &err), SH_OK);
+		ck_assert_int_eq(r.delivery_count, i);
+	}
+	/* the tenth abandon dead-letters it */
+	ck_assert_int_eq(hub_c2d_settle(hub, "dev1", r.lock_token, HUB_C2D_ABANDON, &err), SH_OK);
+	hub_c2d_msg_free(&r);
+	ck_assert_int_eq(hub_c2d_receive(hub, "dev1", 60, &r, &err), SH_E_NOTFOUND);
+	/* reject dead-letters at once; release requeues without counting */
+	ck_assert_int_eq(send_text("dev1", "a", "a"), SH_OK);
+	ck_assert_int_eq(hub_c2d_receive(hub, "dev1", 60, &r, &err), SH_OK);
+	ck_assert_int_eq(hub_c2d_settle(hub, "dev1", r.lock_token, HUB_C2D_RELEASE, &err), SH_OK);
+	hub_c2d_msg_free(&r);
+	ck_assert_int_eq(hub_c2d_receive(hub, "dev1", 60, &r, &err), SH_OK);
+	ck_assert_int_eq(r.delivery_count, 0);
+	ck_assert_int_eq(hub_c2d_settle(hub, "dev1", r.lock_token, HUB_C2D_REJECT, &err), SH_OK);
+	hub_c2d_msg_free(&r);
+	ck_assert_int_eq(hub_c2d_receive(hub, "dev1", 60, &r, &err), SH_E_NOTFOUND);
+	/* dead-lettered and completed messages free their queue slots */
+	for (int i = 0; i < HUB_C2D_MAX_QUEUE; i++)
+		ck_assert_int_eq(send_text("dev1", "q", NULL), SH_OK);
+	/* a deleted device takes its queue along */
+	ck_assert_int_eq(hub_identity_delete(hub, "dev1", NULL, NULL, &err), SH_OK);
+	ck_assert_int_eq(hub_c2d_receive(hub, "dev1", 60, &r, &err), SH_E_NOTFOUND);
+	ck_assert_int_eq(err.code, IOTHUB_DEVICE_NOT_FOUND);
+}
+END_TEST
+
 static Suite *hub_suite(void)
 {
 	Suite *s = suite_create("hub");
@@ -656,6 +802,13 @@ static Suite *hub_suite(void)
 	tc = tcase_create("batch");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, hub_op_in_caller_batch_failure_rolls_back_only_itself);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("c2d");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, hub_c2d_send_receive_complete);
+	tcase_add_test(tc, hub_c2d_send_limits_and_errors);
+	tcase_add_test(tc, hub_c2d_ttl_lock_abandon_and_max_deliveries);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("fixtures");

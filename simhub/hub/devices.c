@@ -5,6 +5,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include <cjson/cJSON.h>
 
@@ -29,17 +30,15 @@ const char *hub_auth_result_str(enum hub_auth_result r)
 	return "unknown";
 }
 
-enum hub_auth_result hub_auth_sas(struct sh_hub *hub, const char *device_id, const char *module_id,
-				  const char *token, size_t token_len, struct sh_identity *out,
-				  int64_t *expiry_s)
+/* Identity lookup and status checks shared by the SAS and X.509 paths. */
+static enum hub_auth_result identity_usable(struct sh_hub *hub, const char *device_id,
+					    const char *mod, struct sh_identity *out)
 {
-	const char *mod = module_id ? module_id : "";
 	sh_rc rc = store_identity_get(hub->st, device_id, mod, out);
 	if (rc == SH_E_NOTFOUND)
 		return HUB_AUTH_UNKNOWN_IDENTITY;
 	if (rc != SH_OK)
 		return HUB_AUTH_STORE_ERROR;
-	/* A module is refused when its device is disabled too. */
 	if (out->status == SH_STATUS_DISABLED)
 		return HUB_AUTH_DISABLED;
 	if (mod[0]) {
@@ -49,6 +48,18 @@ enum hub_auth_result hub_auth_sas(struct sh_hub *hub, const char *device_id, con
 		if (dev.status == SH_STATUS_DISABLED)
 			return HUB_AUTH_DISABLED;
 	}
+	return HUB_AUTH_OK;
+}
+
+enum hub_auth_result hub_auth_sas(struct sh_hub *hub, const char *device_id, const char *module_id,
+				  const char *token, size_t token_len, struct sh_identity *out,
+				  int64_t *expiry_s)
+{
+	const char *mod = module_id ? module_id : "";
+	enum hub_auth_result r = identity_usable(hub, device_id, mod, out);
+	if (r != HUB_AUTH_OK)
+		return r;
+	sh_rc rc;
 	struct sas_token t;
 	if (!token || sas_parse(token, token_len, &t) != SH_OK)
 		return HUB_AUTH_MALFORMED;
@@ -88,6 +99,26 @@ enum hub_auth_result hub_auth_sas(struct sh_hub *hub, const char *device_id, con
 	case SAS_REFUSAL_UNKNOWN_POLICY: return HUB_AUTH_UNKNOWN_POLICY;
 	default: return HUB_AUTH_MALFORMED;
 	}
+}
+
+enum hub_auth_result hub_auth_x509(struct sh_hub *hub, const char *device_id, const char *module_id,
+				   const char *sha1_hex, const char *sha256_hex,
+				   struct sh_identity *out)
+{
+	enum hub_auth_result r = identity_usable(hub, device_id, module_id ? module_id : "", out);
+	if (r != HUB_AUTH_OK)
+		return r;
+	if (out->auth_type != SH_AUTH_SELF_SIGNED)
+		return HUB_AUTH_NO_CREDENTIALS;
+	const char *thumbs[2] = {out->primary_thumbprint, out->secondary_thumbprint};
+	for (int i = 0; i < 2; i++) {
+		const char *t = thumbs[i];
+		size_t n = strlen(t);
+		if ((n == 40 && sha1_hex && strcasecmp(t, sha1_hex) == 0) ||
+		    (n == 64 && sha256_hex && strcasecmp(t, sha256_hex) == 0))
+			return HUB_AUTH_OK;
+	}
+	return HUB_AUTH_BAD_SIGNATURE;
 }
 
 enum hub_auth_result hub_auth_service(struct sh_hub *hub, const char *token, size_t token_len,

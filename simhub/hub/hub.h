@@ -171,6 +171,16 @@ enum hub_auth_result hub_auth_sas(struct sh_hub *hub, const char *device_id, con
 				  int64_t *expiry_s);
 
 /*
+ * Check a TLS client certificate for a device or module connection (iothub-protocol.md §1.4):
+ * the identity must use selfSigned authentication and its primary or secondary thumbprint must
+ * equal the certificate's SHA-1 (40 hex) or SHA-256 (64 hex) digest, case-insensitively.
+ * HUB_AUTH_BAD_SIGNATURE when they differ, HUB_AUTH_NO_CREDENTIALS for a non-X.509 identity.
+ */
+enum hub_auth_result hub_auth_x509(struct sh_hub *hub, const char *device_id, const char *module_id,
+				   const char *sha1_hex, const char *sha256_hex,
+				   struct sh_identity *out);
+
+/*
  * Check a service SAS token (the Authorization header of the service REST API): signed with a
  * shared access policy named by skn that holds at least one of `rights_any` (enum sh_right
  * bits), its scope covering the hub (any host, docs/differences.md), not expired.

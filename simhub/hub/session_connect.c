@@ -108,14 +108,16 @@ void session_on_connect(struct hub_session *s, const struct mqtt_raw *p)
 		refuse(s, MQTT_CONNACK_ID_REJECTED, "username-client-id-mismatch");
 		return;
 	}
-	if (!c.has_password) {
-		refuse(s, MQTT_CONNACK_NOT_AUTHORIZED, "no-credentials");
-		return;
-	}
 	struct sh_identity id;
 	int64_t expiry = 0;
-	enum hub_auth_result ar = hub_auth_sas(s->hub, s->device_id, s->module_id,
-					       (const char *)c.password.ptr, c.password.len, &id, &expiry);
+	enum hub_auth_result ar;
+	if (c.has_password)
+		ar = hub_auth_sas(s->hub, s->device_id, s->module_id, (const char *)c.password.ptr,
+				  c.password.len, &id, &expiry);
+	else if (s->cert_sha1[0])   /* X.509: the TLS client certificate authenticates */
+		ar = hub_auth_x509(s->hub, s->device_id, s->module_id, s->cert_sha1, s->cert_sha256, &id);
+	else
+		ar = HUB_AUTH_NO_CREDENTIALS;
 	if (ar != HUB_AUTH_OK) {
 		refuse(s, connack_for(ar), hub_auth_result_str(ar));
 		return;

@@ -48,6 +48,10 @@ struct hub_session {
 	int64_t sas_expiry_s;    /* 0 = none (X.509) */
 	unsigned subs;
 
+	/* TLS client certificate, when the peer sent one */
+	char cert_sha1[41];
+	char cert_sha256[65];
+
 	/* identity */
 	char device_id[SH_ID_MAX + 1];
 	char module_id[SH_ID_MAX + 1];

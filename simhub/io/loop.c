@@ -90,7 +90,12 @@ static struct lws_vhost *make_vhost(struct io_loop *l, const struct io_config *c
 		info.alpn = "http/1.1";
 	}
 	if (w == IO_MQTTS || w == IO_HTTPS) {
-		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+		/* Ask for a client certificate without requiring one: X.509 devices send theirs,
+		 * SAS devices send none. Any certificate passes the handshake (the protocol[0]
+		 * callbacks accept it); the hub matches its thumbprint at CONNECT. */
+		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT |
+				LWS_SERVER_OPTION_REQUIRE_VALID_OPENSSL_CLIENT_CERT |
+				LWS_SERVER_OPTION_PEER_CERT_NOT_REQUIRED;
 		info.ssl_cert_filepath = cfg->cert;
 		info.ssl_private_key_filepath = cfg->key;
 		info.ssl_options_set = SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1;

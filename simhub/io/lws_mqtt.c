@@ -4,8 +4,13 @@
  * moves bytes between lws and the connection's hub session: RX -> session_feed; the session's
  * output -> a queue drained one lws_write per WRITEABLE; close -> session_closed.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include "io/io_internal.h"
 
@@ -51,6 +56,37 @@ static void conn_open(struct io_conn *c, struct lws *wsi, const char *transport,
 	c->ws = ws;
 	struct session_io io = {conn_send, conn_close, c};
 	c->sess = session_new(c->loop->reg, &io, transport);
+}
+
+/* Hex of an X509 digest into out (2 * size + 1 bytes). */
+static bool digest_hex(X509 *cert, const EVP_MD *md, char *out)
+{
+	unsigned char d[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	if (!X509_digest(cert, md, d, &n))
+		return false;
+	for (unsigned int i = 0; i < n; i++)
+		snprintf(out + 2 * i, 3, "%02X", d[i]);
+	return true;
+}
+
+/*
+ * The TLS client certificate of a connection, if any, as SHA-1 and SHA-256 thumbprints for
+ * the session (X.509 selfSigned identities, iothub-protocol.md §1.4). Read after the
+ * handshake (first RX, or ESTABLISHED for WebSocket), never at adopt time (notes).
+ */
+static void take_client_cert(struct io_conn *c, struct lws *wsi)
+{
+	if (!c->sess || !lws_is_ssl(wsi))
+		return;
+	SSL *ssl = lws_get_ssl(lws_get_network_wsi(wsi));
+	X509 *cert = ssl ? SSL_get1_peer_certificate(ssl) : NULL;
+	if (!cert)
+		return;
+	char sha1[2 * 20 + 1], sha256[2 * 32 + 1];
+	if (digest_hex(cert, EVP_sha1(), sha1) && digest_hex(cert, EVP_sha256(), sha256))
+		session_set_client_cert(c->sess, sha1, sha256);
+	X509_free(cert);
 }
 
 static void conn_gone(struct io_conn *c)
@@ -124,6 +160,7 @@ int io_callback_mqtt_raw(struct lws *wsi, enum lws_callback_reasons reason, void
 			 * the session's own CONNECT deadline takes over. */
 			c->first_rx_seen = true;
 			lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
+			take_client_cert(c, wsi);
 		}
 		conn_rx(c, in, len);
 		return 0;
@@ -144,6 +181,7 @@ int io_callback_mqtt_ws(struct lws *wsi, enum lws_callback_reasons reason, void 
 	switch (reason) {
 	case LWS_CALLBACK_ESTABLISHED:
 		conn_open(c, wsi, "wss", true);
+		take_client_cert(c, wsi);
 		return c->sess ? 0 : -1;
 	case LWS_CALLBACK_RECEIVE:
 		/* Pieces of a large WebSocket message arrive in turn; the MQTT framer joins them. */

@@ -29,6 +29,19 @@ simhub_install() {
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 || return 1
 }
 
+# Node.js and npm run the interop tests with the official Azure IoT SDKs. A machine may already
+# have them from elsewhere (e.g. a nodejs package that bundles npm): only when the commands are
+# missing are Debian's nodejs and npm installed.
+simhub_install_node() {
+	if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
+		return 0
+	fi
+	local pkgs=()
+	command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
+	command -v npm >/dev/null 2>&1 || pkgs+=(npm)
+	simhub_install "${pkgs[@]}"
+}
+
 simhub_jobs() {
 	nproc 2>/dev/null || echo 2
 }

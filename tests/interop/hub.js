@@ -1,0 +1,311 @@
+'use strict';
+// tests/interop/hub.js: starts a real `simhub serve` for the interop tests and hands them what
+// the Azure IoT Node SDKs need to reach it (connection strings, CA, ports), plus readers for the
+// hub's state (SQLite rows, `simhub twin show`) and a small service REST client signed with the
+// iothubowner SAS. It never patches or wraps the SDKs: they run exactly as an application runs them.
+
+const { spawn, execFileSync } = require('node:child_process');
+const crypto = require('node:crypto');
+const fs = require('node:fs');
+const https = require('node:https');
+const os = require('node:os');
+const path = require('node:path');
+
+const HERE = __dirname;
+const SOURCE_DIR = process.env.SIMHUB_SOURCE_DIR || path.resolve(HERE, '..', '..');
+
+// The simhub binary: $SIMHUB (ctest sets it), else $SIMHUB_BUILD_DIR/simhub/simhub, else ./build.
+function simhubBinary() {
+	if (process.env.SIMHUB) return process.env.SIMHUB;
+	const build = process.env.SIMHUB_BUILD_DIR || path.join(SOURCE_DIR, 'build');
+	return path.join(build, 'simhub', 'simhub');
+}
+
+// Symmetric keys of the interop fixture: throwaway values, also used by the captured traces.
+const KEYS = {
+	owner: 'HBcXzhxUn0TswLYX9e4npELqRW5qisVb9h7JdhCYcfk=',
+	dev1: 'QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVowMTIzNDU=',
+	mod1: 'bW9kdWxlLWtleS1mb3ItaW50ZXJvcC10ZXN0cy0wMSE=',
+	wrong: 'd3Jvbmcta2V5LXdyb25nLWtleS13cm9uZy1rZXktMDA=',
+};
+
+// The default fixture: device dev1 with module mod1, each with desired and reported properties.
+function defaultFixture() {
+	return {
+		version: 1,
+		description: 'simhub interop tests (tests/interop/hub.js)',
+		policies: [{
+			name: 'iothubowner',
+			primaryKey: KEYS.owner,
+			rights: ['RegistryRead', 'RegistryWrite', 'ServiceConnect', 'DeviceConnect'],
+		}],
+		devices: [{
+			id: 'dev1',
+			authentication: { type: 'sas', primaryKey: KEYS.dev1 },
+			twin: {
+				tags: { site: 'lab' },
+				desired: { temp: 20, telemetry: { intervalSec: 5 } },
+				reported: { fw: '0.9' },
+			},
+			modules: [{
+				id: 'mod1',
+				authentication: { type: 'sas', primaryKey: KEYS.mod1 },
+				twin: {
+					desired: { mode: 'eco', limits: { max: 7 } },
+					reported: { started: true },
+				},
+			}],
+		}],
+	};
+}
+
+function sleep(ms) {
+	return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+// Races a promise against a deadline so that a hung SDK call fails the test instead of the run.
+function withTimeout(promise, ms, what) {
+	let timer;
+	const deadline = new Promise((resolve, reject) => {
+		timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+	});
+	return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
+// An https.Agent that dials a fixed port. The SDK's MqttWs transport builds
+// wss://<host>:443/$iothub/websocket and has no port option; it does pass the documented
+// `mqtt.webSocketAgent` option to the WebSocket, so the TLS connection goes to simhub's https
+// port while the URL, Host header, SNI and certificate check stay those of the connection string.
+class FixedPortAgent extends https.Agent {
+	constructor(port, options) {
+		super(options);
+		this.fixedPort = port;
+	}
+
+	createConnection(options, callback) {
+		return super.createConnection({ ...options, port: this.fixedPort }, callback);
+	}
+}
+
+class Hub {
+	constructor(dir, child, ready, stderr) {
+		this.dir = dir;
+		this.child = child;
+		this.ready = ready;
+		this._stderr = stderr;
+		this.host = ready.host;
+		this.ca = fs.readFileSync(ready.ca, 'utf8');
+		this.db = ready.db;
+		this._clients = new Set();
+		this._exit = new Promise((resolve) => {
+			child.once('exit', (code, signal) => resolve({ code, signal }));
+		});
+	}
+
+	stderr() {
+		return this._stderr.join('');
+	}
+
+	// Runs a simhub CLI verb against this hub's database and returns its stdout.
+	cli(args) {
+		return execFileSync(simhubBinary(), [...args, '--db', this.db], {
+			encoding: 'utf8',
+			stdio: ['ignore', 'pipe', 'pipe'],
+		});
+	}
+
+	// A connection string as `simhub cs` prints it, with GatewayHostName=gateway when given.
+	connectionString(identity, gateway) {
+		const args = ['cs', identity];
+		if (gateway) args.push('--gateway', gateway);
+		return this.cli(args).trim();
+	}
+
+	// The twin as the service API returns it (`simhub twin show ID --json`).
+	twin(identity) {
+		return JSON.parse(this.cli(['twin', 'show', identity, '--json']));
+	}
+
+	// Rows of a read-only SQL query, through the sqlite3 shell's JSON output.
+	sql(query) {
+		const out = execFileSync('sqlite3', ['-json', '-readonly', this.db, query], {
+			encoding: 'utf8',
+			stdio: ['ignore', 'pipe', 'pipe'],
+		});
+		return out.trim() === '' ? [] : JSON.parse(out);
+	}
+
+	// Stored telemetry of one identity, oldest first (view d2c_messages_view).
+	d2c(deviceId, moduleId) {
+		const q = (s) => `'${String(s).replace(/'/g, "''")}'`;
+		const mod = moduleId ? `module_id = ${q(moduleId)}` : `(module_id IS NULL OR module_id = '')`;
+		return this.sql(`SELECT * FROM d2c_messages_view WHERE device_id = ${q(deviceId)} AND ${mod} ORDER BY seq`);
+	}
+
+	// SDK options that make a transport reach this hub: the CA, and for MqttWs the https port.
+	sdkOptions(transportName) {
+		const options = { ca: this.ca };
+		if (transportName === 'MqttWs') {
+			options.mqtt = { webSocketAgent: new FixedPortAgent(this.ready.https, { ca: this.ca }) };
+		}
+		return options;
+	}
+
+	// Creates (not opens) an SDK client for IDENTITY ("dev1" or "dev1/mod1") over TRANSPORT
+	// ('Mqtt' or 'MqttWs', the azure-iot-device-mqtt transports). Mqtt reaches simhub's mqtts
+	// port through GatewayHostName=localhost:PORT as `simhub cs --gateway` prints it (the SDK
+	// dials the gateway's host and port and still signs for HostName); MqttWs uses the connection
+	// string as printed plus the webSocketAgent option. KEY, when given, replaces the key.
+	async client(identity, transport, key) {
+		if (transport !== 'Mqtt' && transport !== 'MqttWs') throw new Error(`unknown transport ${transport}`);
+		const gateway = transport === 'Mqtt' ? `localhost:${this.ready.mqtts}` : undefined;
+		let cs = this.connectionString(identity, gateway);
+		if (key) cs = cs.replace(/SharedAccessKey=[^;]*/, `SharedAccessKey=${key}`);
+		return this.clientFromConnectionString(cs, transport);
+	}
+
+	// Same as client() for a connection string written by the test (e.g. an unknown identity).
+	// Mqtt needs the GatewayHostName=localhost:PORT of this hub in CS; MqttWs does not.
+	async clientFromConnectionString(cs, transport) {
+		const device = require('azure-iot-device');
+		const mqtt = require('azure-iot-device-mqtt');
+		const Kind = /(^|;)ModuleId=/.test(cs) ? device.ModuleClient : device.Client;
+		const client = Kind.fromConnectionString(cs, mqtt[transport]);
+		this.track(client);
+		await client.setOptions(this.sdkOptions(transport));
+		return client;
+	}
+
+	// Remembers a client so that stop() closes it before the hub goes away.
+	track(client) {
+		this._clients.add(client);
+		return client;
+	}
+
+	async closeClient(client) {
+		this._clients.delete(client);
+		try {
+			await withTimeout(client.close(), 5000, 'client.close');
+		} catch (e) {
+			// A client that never opened, or that the hub refused, may fail to close: harmless.
+		}
+	}
+
+	// A service SAS for this hub (sr = host, skn = iothubowner), as the service SDKs make it.
+	serviceToken(ttlSec = 3600) {
+		const cs = Object.fromEntries(this.ready.service.split(';').map((kv) => {
+			const i = kv.indexOf('=');
+			return [kv.slice(0, i), kv.slice(i + 1)];
+		}));
+		const sr = encodeURIComponent(cs.HostName);
+		const se = Math.floor(Date.now() / 1000) + ttlSec;
+		const sig = crypto.createHmac('sha256', Buffer.from(cs.SharedAccessKey, 'base64'))
+			.update(`${sr}\n${se}`).digest('base64');
+		return `SharedAccessSignature sr=${sr}&sig=${encodeURIComponent(sig)}&se=${se}&skn=${cs.SharedAccessKeyName}`;
+	}
+
+	// One service REST call on the https port; resolves {status, headers, body (parsed JSON or text)}.
+	service(method, pathAndQuery, body, headers = {}) {
+		const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+		const sep = pathAndQuery.includes('?') ? '&' : '?';
+		return new Promise((resolve, reject) => {
+			const req = https.request({
+				host: 'localhost',
+				port: this.ready.https,
+				method,
+				path: `${pathAndQuery}${sep}api-version=2021-04-12`,
+				ca: this.ca,
+				headers: {
+					Authorization: this.serviceToken(),
+					'Request-Id': crypto.randomUUID(),
+					'User-Agent': 'simhub-interop-tests',
+					...(payload ? {
+						'Content-Type': 'application/json; charset=utf-8',
+						'Content-Length': payload.length,
+					} : {}),
+					...headers,
+				},
+				timeout: 40000,
+			}, (res) => {
+				const chunks = [];
+				res.on('data', (c) => chunks.push(c));
+				res.on('end', () => {
+					const text = Buffer.concat(chunks).toString('utf8');
+					let parsed = text;
+					if (/application\/json/.test(res.headers['content-type'] || '') && text !== '') {
+						try { parsed = JSON.parse(text); } catch (e) { parsed = text; }
+					}
+					resolve({ status: res.statusCode, headers: res.headers, body: parsed });
+				});
+			});
+			req.on('timeout', () => req.destroy(new Error(`${method} ${pathAndQuery}: timed out`)));
+			req.on('error', reject);
+			if (payload) req.write(payload);
+			req.end();
+		});
+	}
+
+	// Closes the tracked clients, sends SIGTERM, waits for the exit (SIGKILL after 10 s), removes
+	// the temporary folder; resolves {code, signal}.
+	async stop() {
+		await Promise.all([...this._clients].map((c) => this.closeClient(c)));
+		if (this.child.exitCode === null && this.child.signalCode === null) {
+			this.child.kill('SIGTERM');
+		}
+		const killer = setTimeout(() => this.child.kill('SIGKILL'), 10000);
+		const result = await this._exit;
+		clearTimeout(killer);
+		if (!process.env.SIMHUB_INTEROP_KEEP) {
+			fs.rmSync(this.dir, { recursive: true, force: true });
+		}
+		return result;
+	}
+}
+
+// Starts `simhub serve` on free ports with FIXTURE (an object; default: defaultFixture()) in a
+// new temporary folder, waits for the ready file, and resolves a Hub. EXTRA_ARGS go to serve
+// (e.g. ['--hostname', 'myhub.azure-devices.net']). Rejects when simhub exits or is not ready
+// within 20 s, with its stderr in the message.
+async function startHub({ fixture = defaultFixture(), extraArgs = [] } = {}) {
+	const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'simhub-interop-'));
+	const fixturePath = path.join(dir, 'fixture.json');
+	const readyPath = path.join(dir, 'ready.json');
+	fs.writeFileSync(fixturePath, JSON.stringify(fixture, null, 2));
+	const args = [
+		'serve', '--fixtures', fixturePath, '--db', path.join(dir, 'hub.db'),
+		'--mqtt-port', '0', '--mqtts-port', '0', '--https-port', '0',
+		'--ready-file', readyPath, ...extraArgs,
+	];
+	const child = spawn(simhubBinary(), args, { stdio: ['ignore', 'ignore', 'pipe'] });
+	const stderr = [];
+	child.stderr.on('data', (d) => stderr.push(d.toString('utf8')));
+	let exited = null;
+	child.once('exit', (code, signal) => { exited = { code, signal }; });
+	let spawnError = null;
+	child.once('error', (e) => { spawnError = e; });
+
+	const deadline = Date.now() + 20000;
+	for (;;) {
+		if (spawnError) {
+			fs.rmSync(dir, { recursive: true, force: true });
+			throw new Error(`cannot run ${simhubBinary()}: ${spawnError.message}`);
+		}
+		if (exited) {
+			fs.rmSync(dir, { recursive: true, force: true });
+			throw new Error(`simhub serve exited (${JSON.stringify(exited)}) before it was ready:\n${stderr.join('')}`);
+		}
+		if (fs.existsSync(readyPath)) {
+			// simhub writes the ready file atomically (rename), so one read is the whole file.
+			const ready = JSON.parse(fs.readFileSync(readyPath, 'utf8'));
+			return new Hub(dir, child, ready, stderr);
+		}
+		if (Date.now() > deadline) {
+			child.kill('SIGKILL');
+			fs.rmSync(dir, { recursive: true, force: true });
+			throw new Error(`simhub serve not ready within 20 s:\n${stderr.join('')}`);
+		}
+		await sleep(50);
+	}
+}
+
+module.exports = { startHub, defaultFixture, KEYS, FixedPortAgent, withTimeout, sleep, simhubBinary };

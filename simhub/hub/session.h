@@ -74,14 +74,17 @@ bool session_is_connected(const struct hub_session *s);
 typedef void (*hub_method_cb)(void *arg, int status, const struct cJSON *payload,
 			      const struct iothub_err *err);
 /*
- * Invoke `method` on a connected identity subscribed to $iothub/methods/POST/#. payload
- * (borrowed, NULL = JSON null) is sent as the body. cb runs exactly once: with the device's
- * answer, with 504101 after timeout_s, or with 404103 when the session ends first. Returns
- * SH_OK when the request went out; SH_E_NOTFOUND (err 404103) when the identity is not online
- * or not subscribed (cb not called).
+ * Invoke `method` on an identity subscribed to $iothub/methods/POST/#. payload (borrowed, NULL
+ * = JSON null) is sent as the body. When the identity is not online (or not subscribed yet) and
+ * connect_timeout_s > 0, the call waits up to that long for it to connect and subscribe
+ * (§5 connectTimeoutInSeconds); with 0 it fails at once. cb runs exactly once: with the
+ * device's answer, with 504101 after response_timeout_s, or with 404103 when the device does not
+ * come in time or disconnects first. Returns SH_OK when the call is under way (sent or waiting);
+ * SH_E_NOTFOUND (err 404103) when the identity is not online and connect_timeout_s is 0 (cb not
+ * called); SH_E_INVALID for a bad method name.
  */
 sh_rc hub_method_invoke(struct hub_sessions *reg, const char *device_id, const char *module_id,
-			const char *method, const struct cJSON *payload, int timeout_s,
-			hub_method_cb cb, void *arg, struct iothub_err *err);
+			const char *method, const struct cJSON *payload, int response_timeout_s,
+			int connect_timeout_s, hub_method_cb cb, void *arg, struct iothub_err *err);
 
 #endif

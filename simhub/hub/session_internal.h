@@ -115,6 +115,8 @@ void sessions_link(struct hub_sessions *reg, struct hub_session *s);       /* ne
 /* The identity is authenticated: index it, closing an older session of the same identity. */
 void sessions_register(struct hub_sessions *reg, struct hub_session *s);
 void sessions_unlink(struct hub_sessions *reg, struct hub_session *s);
+/* A session subscribed to methods: method calls waiting for it can go out now. */
+void sessions_methods_subscribed(struct hub_sessions *reg);
 /* Fire 504101 for methods past their deadline. */
 void session_methods_expire(struct hub_session *s, int64_t now_us);
 /* Answer a pending method call (session_publish.c -> here). */

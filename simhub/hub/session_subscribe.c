@@ -50,6 +50,8 @@ void session_on_subscribe(struct hub_session *s, const struct mqtt_raw *p)
 		session_send(s, buf, n);
 	if (bits & SUB_C2D)
 		session_c2d_pump(s);   /* queued messages are delivered on subscribe */
+	if (bits & SUB_METHODS)
+		sessions_methods_subscribed(s->reg);
 }
 
 void session_on_unsubscribe(struct hub_session *s, const struct mqtt_raw *p)

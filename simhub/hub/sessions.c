@@ -24,12 +24,26 @@ struct persisted {
 	struct persisted *next;
 };
 
+/* A method call waiting for its identity to connect and subscribe (connectTimeoutInSeconds). */
+struct waiting_method {
+	char device_id[SH_ID_MAX + 1];
+	char module_id[SH_ID_MAX + 1];
+	char method[136];
+	char *payload;                /* JSON text */
+	int response_timeout_s;
+	int64_t deadline_us;
+	hub_method_cb cb;
+	void *arg;
+	struct waiting_method *next;
+};
+
 struct hub_sessions {
 	struct sh_hub *hub;
 	struct hub_session *all;
 	size_t count;
 	struct hub_session *by_id[ID_BUCKETS];
 	struct persisted *persisted[ID_BUCKETS];
+	struct waiting_method *waiting;
 };
 
 /* FNV-1a over "device/module". */
@@ -46,6 +60,7 @@ static unsigned id_hash(const char *d, const char *m)
 
 static void on_desired(void *ctx, const char *device_id, const char *module_id, const cJSON *delta);
 static void on_c2d_queued(void *ctx, const char *device_id);
+static void serve_waiting(struct hub_sessions *reg);
 
 struct hub_sessions *hub_sessions_new(struct sh_hub *hub)
 {
@@ -63,6 +78,15 @@ void hub_sessions_free(struct hub_sessions *reg)
 	if (!reg)
 		return;
 	hub_set_notify(reg->hub, NULL);
+	while (reg->waiting) {
+		struct waiting_method *w = reg->waiting;
+		struct iothub_err err;
+		reg->waiting = w->next;
+		iothub_err_set(&err, IOTHUB_DEVICE_NOT_ONLINE, "the hub is shutting down");
+		w->cb(w->arg, 0, NULL, &err);
+		free(w->payload);
+		free(w);
+	}
 	for (size_t i = 0; i < ID_BUCKETS; i++) {
 		while (reg->persisted[i]) {
 			struct persisted *p = reg->persisted[i];
@@ -194,6 +218,8 @@ void hub_sessions_tick(struct hub_sessions *reg)
 	int64_t now = hub_now_us(reg->hub);
 	for (struct hub_session *s = reg->all; s; s = s->next)
 		session_tick(s, now);
+	if (reg->waiting)
+		serve_waiting(reg);
 }
 
 /* A desired change: push it to the identity's session if it subscribed (§3.4; not queued). */
@@ -226,43 +252,116 @@ static void on_c2d_queued(void *ctx, const char *device_id)
 
 /* --- direct methods ------------------------------------------------------------------------------ */
 
-sh_rc hub_method_invoke(struct hub_sessions *reg, const char *device_id, const char *module_id,
-			const char *method, const cJSON *payload, int timeout_s,
-			hub_method_cb cb, void *arg, struct iothub_err *err)
+/* Send a method request on a session that is connected and subscribed. */
+static sh_rc send_method(struct hub_session *s, const char *method, const char *body,
+			 int timeout_s, hub_method_cb cb, void *arg, struct iothub_err *err)
 {
-	struct hub_session *s = hub_sessions_find(reg, device_id, module_id);
-	if (!s || !s->connected || !(s->subs & SUB_METHODS)) {
-		iothub_err_set(err, IOTHUB_DEVICE_NOT_ONLINE,
-			       "%s%s%s is not connected or not subscribed to direct methods",
-			       device_id, module_id && module_id[0] ? "/" : "", module_id ? module_id : "");
-		return SH_E_NOTFOUND;
-	}
 	struct pending_method *pm = calloc(1, sizeof *pm);
-	char *body = payload ? cJSON_PrintUnformatted(payload) : NULL;
 	char topic[512];
 	size_t n = 0;
-	if (!pm || (payload && !body)) {
-		free(pm);
-		cJSON_free(body);
+	if (!pm) {
 		iothub_err_set(err, IOTHUB_SERVER_ERROR, "out of memory");
 		return SH_E_NOMEM;
 	}
 	snprintf(pm->rid, sizeof pm->rid, "%" PRIx32, ++s->next_rid);
 	if (hub_topic_build_method(method, pm->rid, topic, sizeof topic, &n) != SH_OK) {
 		free(pm);
-		cJSON_free(body);
 		iothub_err_set(err, IOTHUB_ARGUMENT_INVALID, "method name is too long or invalid");
 		return SH_E_INVALID;
 	}
-	pm->deadline_us = hub_now_us(reg->hub) + (int64_t)timeout_s * 1000000;
+	pm->deadline_us = hub_now_us(s->hub) + (int64_t)timeout_s * 1000000;
 	pm->cb = cb;
 	pm->arg = arg;
 	pm->next = s->methods;
 	s->methods = pm;
-	const char *text = body ? body : "null";
-	session_publish(s, topic, text, strlen(text), 0, 0);
-	cJSON_free(body);
+	session_publish(s, topic, body, strlen(body), 0, 0);
 	return SH_OK;
+}
+
+static bool ready_for_methods(const struct hub_session *s)
+{
+	return s && s->connected && !s->closing && (s->subs & SUB_METHODS);
+}
+
+sh_rc hub_method_invoke(struct hub_sessions *reg, const char *device_id, const char *module_id,
+			const char *method, const cJSON *payload, int response_timeout_s,
+			int connect_timeout_s, hub_method_cb cb, void *arg, struct iothub_err *err)
+{
+	const char *mod = module_id ? module_id : "";
+	char *body = payload ? cJSON_PrintUnformatted(payload) : NULL;
+	if (payload && !body) {
+		iothub_err_set(err, IOTHUB_SERVER_ERROR, "out of memory");
+		return SH_E_NOMEM;
+	}
+	const char *text = body ? body : "null";
+	struct hub_session *s = hub_sessions_find(reg, device_id, mod);
+	sh_rc rc;
+	if (ready_for_methods(s)) {
+		rc = send_method(s, method, text, response_timeout_s, cb, arg, err);
+	} else if (connect_timeout_s <= 0) {
+		iothub_err_set(err, IOTHUB_DEVICE_NOT_ONLINE,
+			       "%s%s%s is not connected or not subscribed to direct methods",
+			       device_id, mod[0] ? "/" : "", mod);
+		rc = SH_E_NOTFOUND;
+	} else {
+		struct waiting_method *w = calloc(1, sizeof *w);
+		if (!w || strlen(method) >= sizeof w->method) {
+			free(w);
+			iothub_err_set(err, w ? IOTHUB_ARGUMENT_INVALID : IOTHUB_SERVER_ERROR,
+				       "cannot wait for the device");
+			rc = SH_E_INVALID;
+		} else {
+			snprintf(w->device_id, sizeof w->device_id, "%s", device_id);
+			snprintf(w->module_id, sizeof w->module_id, "%s", mod);
+			snprintf(w->method, sizeof w->method, "%s", method);
+			w->payload = strdup(text);
+			w->response_timeout_s = response_timeout_s;
+			w->deadline_us = hub_now_us(reg->hub) + (int64_t)connect_timeout_s * 1000000;
+			w->cb = cb;
+			w->arg = arg;
+			w->next = reg->waiting;
+			reg->waiting = w;
+			rc = w->payload ? SH_OK : SH_E_NOMEM;
+		}
+	}
+	cJSON_free(body);
+	return rc;
+}
+
+/*
+ * Walk the waiting method calls: send those whose identity is now ready; fail those past
+ * their connect deadline with 404103 (as IoT Hub: "Timed out waiting for device to connect").
+ */
+static void serve_waiting(struct hub_sessions *reg)
+{
+	int64_t now = hub_now_us(reg->hub);
+	struct waiting_method **pp = &reg->waiting;
+	while (*pp) {
+		struct waiting_method *w = *pp;
+		struct hub_session *s = hub_sessions_find(reg, w->device_id, w->module_id);
+		struct iothub_err err;
+		bool ready = ready_for_methods(s);
+		if (!ready && w->deadline_us > now) {
+			pp = &w->next;
+			continue;
+		}
+		*pp = w->next;
+		if (!ready || send_method(s, w->method, w->payload, w->response_timeout_s, w->cb,
+					  w->arg, &err) != SH_OK) {
+			if (!ready)
+				iothub_err_set(&err, IOTHUB_DEVICE_NOT_ONLINE,
+					       "timed out waiting for the device to connect");
+			w->cb(w->arg, 0, NULL, &err);
+		}
+		free(w->payload);
+		free(w);
+	}
+}
+
+void sessions_methods_subscribed(struct hub_sessions *reg)
+{
+	if (reg->waiting)
+		serve_waiting(reg);
 }
 
 void session_method_answer(struct hub_session *s, const char *rid, size_t rid_len, int status,

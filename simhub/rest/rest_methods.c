@@ -97,11 +97,14 @@ int rest_methods(struct rest_ctx *rc, const struct rest_target *t, const struct 
 		}
 		timeout = (int)rto->valuedouble;
 	}
-	if (cto && !cJSON_IsNull(cto) &&
-	    (!cJSON_IsNumber(cto) || cto->valuedouble < 0 || cto->valuedouble > METHOD_TIMEOUT_MAX)) {
-		rest_error_code(resp, IOTHUB_ARGUMENT_INVALID, legacy,
-				"connectTimeoutInSeconds must be 0 to %d", METHOD_TIMEOUT_MAX);
-		goto out;
+	int connect_timeout = 0;
+	if (cto && !cJSON_IsNull(cto)) {
+		if (!cJSON_IsNumber(cto) || cto->valuedouble < 0 || cto->valuedouble > METHOD_TIMEOUT_MAX) {
+			rest_error_code(resp, IOTHUB_ARGUMENT_INVALID, legacy,
+					"connectTimeoutInSeconds must be 0 to %d", METHOD_TIMEOUT_MAX);
+			goto out;
+		}
+		connect_timeout = (int)cto->valuedouble;
 	}
 	/* The identity must exist: 404001/404010 before "not online". */
 	struct sh_identity id;
@@ -119,10 +122,8 @@ int rest_methods(struct rest_ctx *rc, const struct rest_target *t, const struct 
 	p->conn = conn;
 	p->done = done;
 	p->legacy_errors = legacy;
-	/* connectTimeoutInSeconds > 0 would wait for the device to come: not yet, the device must
-	 * already be online (docs/differences.md). */
 	if (hub_method_invoke(rc->reg, t->device_id, t->module_id, name->valuestring, payload, timeout,
-			      method_done, p, &err) != SH_OK) {
+			      connect_timeout, method_done, p, &err) != SH_OK) {
 		free(p);
 		rest_error(resp, &err, legacy);
 		goto out;

@@ -7,7 +7,7 @@
 
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { startHub, withTimeout, sleep } = require('./hub.js');
+const { startHub, withTimeout } = require('./hub.js');
 
 const TRANSPORTS = ['Mqtt', 'MqttWs'];
 const IDENTITIES = [
@@ -38,19 +38,11 @@ async function listenDesired(twin, pred) {
 	return { arrived };
 }
 
-// Invokes a direct method, calling again while simhub answers 404103 (device not subscribed yet)
-// for up to 5 s. The SDK subscribes to $iothub/methods/POST/# asynchronously after onDeviceMethod
-// and offers no public completion signal; IoT Hub's connectTimeoutInSeconds would cover that
-// window, but simhub does not implement it yet (only 0), so the test retries instead.
+// Invokes a direct method. The SDK subscribes to $iothub/methods/POST/# asynchronously after
+// onDeviceMethod and offers no completion signal, so the call uses IoT Hub's
+// connectTimeoutInSeconds: simhub holds it until the device has subscribed.
 async function invokeMethod(hub, path, body) {
-	const deadline = Date.now() + 5000;
-	for (;;) {
-		const res = await hub.service('POST', path, body);
-		const notSubscribed = res.status === 404 && typeof res.body === 'object' &&
-			/404103/.test(String(res.body.Message));
-		if (!notSubscribed || Date.now() > deadline) return res;
-		await sleep(100);
-	}
+	return hub.service('POST', path, body);
 }
 
 for (const transport of TRANSPORTS) {
@@ -118,7 +110,7 @@ for (const transport of TRANSPORTS) {
 					else client.onDeviceMethod('reboot', handler);
 
 					const call = (payload) => invokeMethod(hub, `${ident.path}/methods`, {
-						methodName: 'reboot', payload, responseTimeoutInSeconds: 10, connectTimeoutInSeconds: 0,
+						methodName: 'reboot', payload, responseTimeoutInSeconds: 10, connectTimeoutInSeconds: 5,
 					});
 					const res = await withTimeout(call({ delay: 5, note: 'ü &/?' }), T, 'method call');
 					assert.equal(res.status, 200, JSON.stringify(res.body));

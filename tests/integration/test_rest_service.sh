@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# test_rest_service.sh: the IoT Hub service REST API of a real `simhub serve`, with curl:
+# service SAS authorisation (missing, wrong key, expired, policy without the right), both error
+# body formats, registry create/get/update/delete with etags, twins GET/PATCH/PUT with If-Match,
+# direct methods to an offline device (404103 at once, or after connectTimeoutInSeconds),
+# C2D injection and its limits (403004, 413001, 400004), and statistics.
+set -euo pipefail
+: "${SIMHUB:?set by ctest}" "${SIMHUB_BUILD_DIR:?}"
+for tool in curl jq openssl; do command -v "$tool" >/dev/null || { echo "missing $tool"; exit 1; }; done
+tmp=$(mktemp -d)
+pid=
+trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+checks=0
+ok() { checks=$((checks + 1)); }
+db="$tmp/hub.db"
+"$SIMHUB" device add dev1 --db "$db" >/dev/null
+"$SIMHUB" serve --db "$db" --mqtt-port 0 --mqtts-port 0 --https-port 0 --ready-file "$tmp/ready.json" \
+	>"$tmp/serve.out" 2>"$tmp/serve.err" &
+pid=$!
+for _ in $(seq 1 100); do [ -s "$tmp/ready.json" ] && break; sleep 0.05; done
+[ -s "$tmp/ready.json" ] || fail "simhub did not start: $(cat "$tmp/serve.err")"
+base="https://localhost:$(jq .https "$tmp/ready.json")"
+ca=$(jq -r .ca "$tmp/ready.json")
+owner=$("$SIMHUB" cs --policy iothubowner --expiry 1h --db "$db")
+svc=$("$SIMHUB" cs --policy service --expiry 1h --db "$db")
+rread=$("$SIMHUB" cs --policy registryRead --expiry 1h --db "$db")
+
+# call METHOD PATH [BODY] [extra curl args...] -> status in $status, body in $tmp/body, headers in $tmp/hdr
+call() {
+	local m=$1 p=$2 body=${3:-}; shift 3 || shift $#
+	local args=(-s --cacert "$ca" -X "$m" -D "$tmp/hdr" -o "$tmp/body" -w '%{http_code}')
+	[ -n "$body" ] && args+=(-H 'Content-Type: application/json; charset=utf-8' --data-binary "$body")
+	local a=${auth-$owner}   # auth unset: iothubowner; auth set but empty: no header at all
+	[ -n "$a" ] && args+=(-H "Authorization: $a")
+	status=$(curl "${args[@]}" "$@" "$base$p?api-version=2021-04-12")
+}
+expect_status() { [ "$status" = "$1" ] || fail "$2: status $status, body $(cat "$tmp/body")"; ok; }
+errcode() { jq -r '.Message | fromjson | .errorCode' "$tmp/body"; }
+hdr() { grep -i "^$1:" "$tmp/hdr" | sed 's/^[^:]*: *//; s/\r$//'; }
+
+# --- authorisation ----------------------------------------------------------------------------------
+auth="" call GET /devices/dev1 ""; expect_status 401 "no Authorization"
+[ "$(hdr iothub-errorcode)" = IotHubUnauthorized ] || fail "401 header"; ok
+[ "$(errcode)" = 401003 ] || fail "401 body: $(cat "$tmp/body")"; ok
+grep -qi '^content-type: application/json; charset=utf-8' "$tmp/hdr" || fail "error content type"; ok
+bad=$("$SIMHUB" cs --policy iothubowner --expiry 1h --db "$db" | sed 's/sig=[^&]*/sig=AAAA/')
+auth="$bad" call GET /devices/dev1 ""; expect_status 401 "bad signature"
+auth="$rread" call PUT /devices/newdev '{"deviceId":"newdev"}'; expect_status 401 "registryRead cannot write"
+auth="$svc" call GET /devices/dev1 ""; expect_status 401 "service cannot read the registry"
+auth="$rread" call GET /devices/dev1 ""; expect_status 200 "registryRead reads devices"
+auth="$svc" call GET /twins/dev1 ""; expect_status 200 "ServiceConnect reads twins"
+dev=$("$SIMHUB" cs dev1 --expiry 1h --db "$db")
+auth="$dev" call GET /twins/dev1 ""; expect_status 401 "a device token is not a service token"
+
+# --- registry ----------------------------------------------------------------------------------------------
+call PUT /devices/dev2 '{"deviceId":"dev2","status":"enabled","authentication":{"type":"sas","symmetricKey":{"primaryKey":"","secondaryKey":""}}}'
+expect_status 200 "create dev2"
+[ "$(jq -r .etag "$tmp/body")" = "MQ==" ] && [ "$(hdr etag)" = '"MQ=="' ] || fail "create etag"; ok
+[ "$(jq -r '.authentication.symmetricKey.primaryKey | length' "$tmp/body")" = 44 ] || fail "generated key"; ok
+call PUT /devices/dev2 '{"deviceId":"dev2"}'; expect_status 409 "create twice"
+[ "$(errcode)" = 409001 ] || fail "409001"; ok
+call PUT /devices/dev2 '{"deviceId":"dev2","status":"disabled","statusReason":"lost"}' -H 'If-Match: "Mg=="'
+expect_status 412 "update with a stale etag"
+[ "$(errcode)" = 412001 ] || fail "412001"; ok
+call PUT /devices/dev2 '{"deviceId":"dev2","status":"disabled","statusReason":"lost"}' -H 'If-Match: "MQ=="'
+expect_status 200 "update"
+[ "$(jq -r '.status + "/" + .statusReason + "/" + .etag' "$tmp/body")" = "disabled/lost/Mg==" ] || fail "update result"; ok
+call PUT /devices/dev2/modules/m1 '{"deviceId":"dev2","moduleId":"m1","managedBy":"IotEdge"}'; expect_status 200 "create module"
+call GET /devices/dev2/modules ""; expect_status 200 "list modules"
+[ "$(jq -r '.[0].moduleId' "$tmp/body")" = m1 ] || fail "module list"; ok
+call GET /devices ""; expect_status 200 "list devices"
+[ "$(jq length "$tmp/body")" = 2 ] || fail "device list"; ok
+call GET /statistics/devices ""; expect_status 200 "statistics"
+[ "$(jq -c . "$tmp/body")" = '{"totalDeviceCount":2,"enabledDeviceCount":1,"disabledDeviceCount":1}' ] || fail "stats $(cat "$tmp/body")"; ok
+call GET /statistics/service ""; expect_status 200 "service statistics"
+call PUT /devices/bad%20id '{"deviceId":"bad id"}'; expect_status 400 "bad id"
+call GET /devices/nope ""; expect_status 404 "missing device"
+[ "$(errcode)" = 404001 ] && [ "$(hdr iothub-errorcode)" = DeviceNotFound ] || fail "404001"; ok
+call GET /devices/nope "" -A "azure-iothub/1.16.6"; expect_status 404 "legacy body"
+[ "$(jq -r .Message "$tmp/body")" = "ErrorCode:DeviceNotFound;device nope not found" ] || fail "legacy text $(cat "$tmp/body")"; ok
+call DELETE /devices/dev2 "" -H 'If-Match: "MQ=="'; expect_status 412 "delete with a stale etag"
+call DELETE /devices/dev2 "" -H 'If-Match: "*"'; expect_status 204 "delete"
+call GET /devices/dev2/modules/m1 ""; expect_status 404 "module gone with its device"
+call POST /devices/dev1 '{}'; expect_status 405 "method not allowed"
+call GET /nowhere ""; expect_status 404 "unknown path"
+
+# --- twins --------------------------------------------------------------------------------------------------
+call GET /twins/dev1 ""; expect_status 200 "twin get"
+etag=$(jq -r .etag "$tmp/body")
+[ "$(hdr etag)" = "\"$etag\"" ] || fail "twin ETag header"; ok
+call PATCH /twins/dev1 '{"tags":{"site":"lab"},"properties":{"desired":{"fan":true}}}' -H "If-Match: \"$etag\""
+expect_status 200 "twin patch"
+[ "$(jq -c '[.tags.site, .properties.desired.fan, .properties.desired["$version"]]' "$tmp/body")" = '["lab",true,2]' ] || fail "patch result"; ok
+call PATCH /twins/dev1 '{"tags":{"x":1}}' -H "If-Match: \"$etag\""; expect_status 412 "stale twin etag"
+call PATCH /twins/dev1 '{"properties":{"reported":{"x":1}}}' -H 'If-Match: "*"'; expect_status 400 "service cannot write reported"
+call PATCH /twins/dev1 '{"properties":{"desired":{"a.b":1}}}'; expect_status 400 "bad key"
+call PATCH /twins/dev1 'not json'; expect_status 400 "not JSON"
+call PUT /twins/dev1 '{"tags":{"only":"this"},"properties":{"desired":{"k":2}}}' -H 'If-Match: "*"'
+expect_status 200 "twin replace"
+[ "$(jq -c '[.tags, .properties.desired.k, (.properties.desired | has("fan"))]' "$tmp/body")" = '[{"only":"this"},2,false]' ] || fail "replace $(jq -c .tags "$tmp/body")"; ok
+
+# --- direct methods -------------------------------------------------------------------------------------------
+call POST /twins/dev1/methods '{"methodName":"reboot","payload":{},"responseTimeoutInSeconds":5}'
+expect_status 404 "offline device"
+[ "$(errcode)" = 404103 ] && [ "$(hdr iothub-errorcode)" = DeviceNotOnline ] || fail "404103"; ok
+t0=$(date +%s%N)
+call POST /twins/dev1/methods '{"methodName":"reboot","responseTimeoutInSeconds":5,"connectTimeoutInSeconds":1}'
+t1=$(date +%s%N)
+expect_status 404 "connect timeout"
+[ $(((t1 - t0) / 1000000)) -ge 900 ] || fail "connectTimeoutInSeconds was not waited for"; ok
+call POST /twins/nope/methods '{"methodName":"reboot"}'; expect_status 404 "unknown device"
+[ "$(errcode)" = 404001 ] || fail "method on unknown device"; ok
+call POST /twins/dev1/methods '{"methodName":"re boot"}'; expect_status 400 "bad method name"
+call POST /twins/dev1/methods '{"methodName":"x","responseTimeoutInSeconds":1}'; expect_status 400 "timeout under 5"
+
+# --- C2D injection ----------------------------------------------------------------------------------------------
+call POST /devices/dev1/messages/deviceBound 'hello' -H 'iothub-messageid: m1' -H 'iothub-ack: full'
+expect_status 204 "c2d send"
+call POST /devices/dev1/messages/deviceBound 'x' -H 'iothub-ack: maybe'; expect_status 400 "bad ack"
+head -c 70000 /dev/zero | tr '\0' 'a' >"$tmp/big"
+call POST /devices/dev1/messages/deviceBound "$(cat "$tmp/big")"; expect_status 413 "c2d too large"
+[ "$(errcode)" = 413001 ] || fail "413001"; ok
+for _ in $(seq 2 50); do
+	call POST /devices/dev1/messages/deviceBound 'q'; [ "$status" = 204 ] || fail "queueing: $status"
+done
+call POST /devices/dev1/messages/deviceBound 'q'; expect_status 403 "51st message"
+[ "$(errcode)" = 403004 ] || fail "403004"; ok
+call POST /devices/nope/messages/deviceBound 'q'; expect_status 404 "c2d to a missing device"
+kill -TERM "$pid"; wait "$pid" || fail "serve did not stop cleanly"; pid=
+echo "test_rest_service: $checks checks passed"

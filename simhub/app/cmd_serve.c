@@ -19,6 +19,7 @@
 struct print_state {
 	struct cli_ctx *ctx;
 	cJSON *arr;       /* --json: array of {identity, connectionString} */
+	const char *gateway;  /* GatewayHostName for the printed strings, or NULL */
 	int failed;
 };
 
@@ -30,7 +31,8 @@ static void print_cs(struct print_state *ps, const struct sh_identity *id)
 		return;
 	char *text = NULL;
 	struct iothub_err err = {0};
-	if (hub_connection_string(ps->ctx->hub, id->device_id, id->module_id, NULL, &text, &err) != SH_OK) {
+	if (hub_connection_string(ps->ctx->hub, id->device_id, id->module_id, ps->gateway, &text,
+				  &err) != SH_OK) {
 		ps->failed = 1;
 		return;
 	}
@@ -61,14 +63,18 @@ static sh_rc print_module(void *arg, const struct sh_identity *id)
 	return SH_OK;
 }
 
-/* The banner: hub name, database, the iothubowner string and every identity's string. */
-static int print_connection_info(struct cli_ctx *ctx)
+/*
+ * The banner: hub name, database, the iothubowner string and every identity's string. When
+ * the hub's name is not localhost, device strings carry GatewayHostName=localhost[:port] so the
+ * SDKs reach simhub while signing for the hub's name (iothub-protocol.md §12); `gateway` is that.
+ */
+static int print_connection_info(struct cli_ctx *ctx, const char *gateway)
 {
 	char *owner = NULL;
 	struct iothub_err err = {0};
 	if (hub_policy_connection_string(ctx->hub, "iothubowner", &owner, &err) != SH_OK)
 		return cli_fail_hub("cannot read the iothubowner policy", &err);
-	struct print_state ps = {ctx, ctx->json ? cJSON_CreateArray() : NULL, 0};
+	struct print_state ps = {ctx, ctx->json ? cJSON_CreateArray() : NULL, gateway, 0};
 	if (!ctx->json) {
 		printf("simhub: hub %s, database %s (schema v%d)\n", hub_hostname(ctx->hub), ctx->db,
 		       store_schema_version());
@@ -162,6 +168,21 @@ static cJSON *ready_info(struct cli_ctx *ctx, struct io_loop *loop, const struct
 	return o;
 }
 
+/* GatewayHostName for printed device strings: none when the hub is called localhost; else
+ * localhost, with the MQTT/TLS port when it is not the default 8883. */
+static const char *gateway_for(struct cli_ctx *ctx, struct io_loop *loop)
+{
+	static char gw[64];
+	if (strcmp(hub_hostname(ctx->hub), "localhost") == 0)
+		return NULL;
+	int port = io_loop_port(loop, IO_MQTTS);
+	if (port == 8883 || port < 0)
+		snprintf(gw, sizeof gw, "localhost");
+	else
+		snprintf(gw, sizeof gw, "localhost:%d", port);
+	return gw;
+}
+
 static int serve(struct cli_ctx *ctx)
 {
 	int ports[IO_LISTENERS] = {port_opt(ctx, "mqtt-port"), port_opt(ctx, "mqtts-port"),
@@ -240,7 +261,7 @@ static int serve(struct cli_ctx *ctx)
 	cJSON *info = ready_info(ctx, loop, &tm);
 	if (ctx->json) {
 		cli_print_json(info);
-	} else if ((rc = print_connection_info(ctx))) {
+	} else if ((rc = print_connection_info(ctx, gateway_for(ctx, loop)))) {
 		goto out;
 	} else {
 		printf("listeners on %s: mqtt %d, mqtts %d, https+wss %d (/$iothub/websocket)\n",

@@ -175,12 +175,16 @@ printf 'this is not a database at all, just text padding it out.................
 expect 1 "cannot open database" "$SIMHUB" device list --db "$tmp/junk.db"
 
 # --- serve: prints connection strings, stops cleanly on SIGTERM ---------------------------------------
-"$SIMHUB" serve --db "$tmp/serve.db" --fixtures "$demo" >"$tmp/serve.out" 2>"$tmp/serve.err" &
+"$SIMHUB" serve --db "$tmp/serve.db" --fixtures "$demo" --mqtt-port 0 --mqtts-port 0 --https-port 0 >"$tmp/serve.out" 2>"$tmp/serve.err" &
 serve_pid=$!
 for _ in $(seq 1 100); do grep -q "running" "$tmp/serve.out" 2>/dev/null && break; sleep 0.1; done
 grep -q "running" "$tmp/serve.out" || fail "serve did not start: $(cat "$tmp/serve.err")"; ok
 grep -q "SharedAccessKeyName=iothubowner;SharedAccessKey=" "$tmp/serve.out" || fail "serve printed no iothubowner string"; ok
 grep -q "ModuleId=azureiotsecurity" "$tmp/serve.out" || fail "serve printed no security module string"; ok
+# The demo hub is called simhub.azure-devices.net: device strings reach simhub through a gateway.
+grep -qE "HostName=simhub.azure-devices.net;DeviceId=demo-device-01;SharedAccessKey=[^;]+;GatewayHostName=localhost:[0-9]+$" "$tmp/serve.out" ||
+	fail "serve printed no gateway form: $(grep DeviceId "$tmp/serve.out" | head -2)"; ok
+grep -qE "^listeners on 127.0.0.1: mqtt [0-9]+, mqtts [0-9]+, https\+wss [0-9]+" "$tmp/serve.out" || fail "serve printed no listeners"; ok
 kill -TERM "$serve_pid"
 rc=0; wait "$serve_pid" || rc=$?
 serve_pid=

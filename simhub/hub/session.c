@@ -207,6 +207,9 @@ static void ingest_will(struct hub_session *s)
 
 void session_closed(struct hub_session *s)
 {
+	/* Closing first: releasing the C2D message in flight below notifies the queue, and this
+	 * session must not take the message again. */
+	s->closing = true;
 	hub_after_commit_cancel(s->hub, s);
 	session_methods_abort(s);
 	session_c2d_release(s);

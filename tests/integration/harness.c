@@ -1172,6 +1172,12 @@ static const char *ssl_errors(void)
 struct hx_https *hx_https_send(const char *method, const char *path, const char *body,
 			       const char *auth)
 {
+	return hx_https_send_with(method, path, body, auth, NULL);
+}
+
+struct hx_https *hx_https_send_with(const char *method, const char *path, const char *body,
+				    const char *auth, const char *headers)
+{
 	struct hx_hub *h = hx_hub();
 	struct hx_https *r = calloc(1, sizeof *r);
 	ck_assert_msg(r != NULL, "out of memory");
@@ -1193,14 +1199,17 @@ struct hx_https *hx_https_send(const char *method, const char *path, const char 
 
 	size_t blen = body ? strlen(body) : 0;
 	bool if_match = strcmp(method, "PATCH") == 0 || strcmp(method, "PUT") == 0;
+	bool own_type = false;
+	for (const char *q = headers; q && *q && !own_type; q++)
+		own_type = strncasecmp(q, "content-type:", 13) == 0;
 	const char *req = hx_fmt("%s %s?api-version=%s HTTP/1.1\r\nHost: localhost:%d\r\n"
-				 "User-Agent: simhub-integration\r\n%s%s%s%s%s"
+				 "User-Agent: simhub-integration\r\n%s%s%s%s%s%s"
 				 "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
 				 method, path, HX_API, h->https, auth ? "Authorization: " : "",
 				 auth ? auth : "", auth ? "\r\n" : "",
 				 if_match ? "If-Match: \"*\"\r\n" : "",
-				 body ? "Content-Type: application/json; charset=utf-8\r\n" : "", blen,
-				 body ? body : "");
+				 body && !own_type ? "Content-Type: application/json; charset=utf-8\r\n" : "",
+				 headers ? headers : "", blen, body ? body : "");
 	int n = (int)strlen(req);
 	ck_assert_msg(SSL_write(r->ssl, req, n) == n, "HTTPS write: %s", ssl_errors());
 	return r;

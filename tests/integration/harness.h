@@ -262,6 +262,9 @@ const char *hx_service_token(void);
  */
 struct hx_https *hx_https_send(const char *method, const char *path, const char *body,
 			       const char *auth);
+/* hx_https_send with extra header lines ("Name: value\r\n" each; a Content-Type replaces the JSON one). */
+struct hx_https *hx_https_send_with(const char *method, const char *path, const char *body,
+				    const char *auth, const char *headers);
 /* Read the whole response within timeout_ms, or fail the test. */
 void hx_https_wait(struct hx_https *r, struct hx_http *out, int timeout_ms);
 /* hx_https_send with hx_service_token(), then hx_https_wait(HX_WAIT_MS). */

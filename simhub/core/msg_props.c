@@ -61,6 +61,30 @@ static const struct {
 
 #define SYS_NAMES_N (sizeof sys_names / sizeof sys_names[0])
 
+/*
+ * The §3.2 table again, by HTTPS header (§7.1 adds iothub-ack, which has no MQTT short name
+ * on the device-to-cloud side; its canonical name is the one the C2D bag uses, §3.3).
+ */
+static const struct {
+	const char *header;
+	const char *canonical;
+} http_names[] = {
+	{ "iothub-messageid", "message-id" },
+	{ "iothub-correlationid", "correlation-id" },
+	{ "iothub-userid", "user-id" },
+	{ "iothub-to", "to" },
+	{ "iothub-expiry", "absolute-expiry-time" },
+	{ "iothub-ack", "iothub-ack" },
+	{ "iothub-contenttype", "iothub-content-type" },
+	{ "iothub-contentencoding", "iothub-content-encoding" },
+	{ "iothub-creationtimeutc", "iothub-creation-time-utc" },
+	{ "iothub-interface-id", "iothub-interface-id" },
+	{ "dt-subject", "dt-subject" },
+	{ "iothub-messageschema", "iothub-message-schema" },
+};
+
+#define HTTP_NAMES_N (sizeof http_names / sizeof http_names[0])
+
 static int hex_value(uint8_t c)
 {
 	if (c >= '0' && c <= '9')
@@ -208,6 +232,48 @@ const char *msg_props_canonical_name(struct sh_span short_name)
 		if (sh_span_eq_str(short_name, sys_names[i].short_name))
 			return sys_names[i].canonical;
 	return NULL;
+}
+
+/* ASCII case-insensitive equality of a span and a NUL-terminated lower-case name. */
+static bool span_eq_nocase(struct sh_span a, const char *lower)
+{
+	size_t n = strlen(lower);
+	if (a.len != n)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		uint8_t c = a.ptr[i];
+		if (c >= 'A' && c <= 'Z')
+			c = (uint8_t)(c + ('a' - 'A'));
+		if (c != (uint8_t)lower[i])
+			return false;
+	}
+	return true;
+}
+
+const char *msg_props_from_http_header(struct sh_span header)
+{
+	for (size_t i = 0; i < HTTP_NAMES_N; i++)
+		if (span_eq_nocase(header, http_names[i].header))
+			return http_names[i].canonical;
+	return NULL;
+}
+
+const char *msg_props_http_header(const char *canonical)
+{
+	for (size_t i = 0; i < HTTP_NAMES_N; i++)
+		if (strcmp(canonical, http_names[i].canonical) == 0)
+			return http_names[i].header;
+	return NULL;
+}
+
+const char *msg_props_http_header_at(size_t i)
+{
+	return i < HTTP_NAMES_N ? http_names[i].header : NULL;
+}
+
+bool msg_props_text_ok(struct sh_span s)
+{
+	return s.len == 0 || utf8_ok((const char *)s.ptr, s.len);
 }
 
 /* The short name of a canonical system property name, or NULL. */

@@ -1,7 +1,8 @@
 /*
  * msg_props.h: IoT Hub message property bags (iothub-protocol.md §3.2, §3.3): the
  * `key=value&key2&...` text after a telemetry or C2D topic prefix. Iterate it, percent-decode
- * it, turn it into system and application properties, and build one for C2D delivery.
+ * it, turn it into system and application properties, and build one for C2D delivery; plus
+ * the same system properties' names as HTTPS headers (§7), so the table lives in one place.
  * Pure: no clock, no I/O; the only allocations are the cJSON trees it hands back.
  */
 #ifndef SH_MSG_PROPS_H
@@ -87,5 +88,34 @@ sh_rc msg_props_build(const struct cJSON *sys, const struct cJSON *app, char *bu
  * "$.": "mid" -> "message-id"), or NULL when it is not in the §3.2 table. Static text.
  */
 const char *msg_props_canonical_name(struct sh_span short_name);
+
+/*
+ * HTTPS system-property headers (iothub-protocol.md §3.2 "HTTPS header" column, §7.1): the
+ * canonical name of the property a request header carries ("iothub-messageid" ->
+ * "message-id", "dt-subject" -> "dt-subject", "iothub-ack" -> "iothub-ack"). `header` is
+ * borrowed, without ':' and compared case-insensitively (Node sends "IoTHub-MessageId").
+ * Returns static text, or NULL for any other header (application "iothub-app-*" included).
+ */
+const char *msg_props_from_http_header(struct sh_span header);
+
+/*
+ * The reverse: the lower-case HTTPS header that carries the canonical property `canonical`
+ * (borrowed, case-sensitive: "message-id" -> "iothub-messageid"), or NULL when the property has
+ * no HTTPS header. Static text.
+ */
+const char *msg_props_http_header(const char *canonical);
+
+/*
+ * The i-th header of that table (lower case; i from 0), or NULL past its end, so a front door
+ * can ask its transport for each one. Static text.
+ */
+const char *msg_props_http_header_at(size_t i);
+
+/*
+ * True when `s` (borrowed) may be a property key or value as it is stored: valid UTF-8
+ * (RFC 3629: no overlong forms, no surrogates) with no NUL byte. msg_props_parse applies the
+ * same rule to decoded bag items; the HTTPS front door applies it to header values.
+ */
+bool msg_props_text_ok(struct sh_span s);
 
 #endif

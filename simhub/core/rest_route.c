@@ -1,7 +1,8 @@
 /*
  * rest_route.c: the route table of the REST API. A path is split into '/'-separated segments;
- * literal segments must match, `{id}` segments capture (non-empty). The table is small, so a
- * linear walk is the whole algorithm.
+ * literal segments must match (exactly, or in any ASCII case when the pattern marks them with
+ * '~'), `{id}` segments capture (non-empty). The table is small, so a linear walk is the whole
+ * algorithm. Several rows may share a path with different methods.
  */
 #include <string.h>
 
@@ -19,7 +20,8 @@ enum rest_method rest_method_parse(const char *name)
 #define M(x) (1u << (x))
 
 static const struct {
-	const char *pattern;     /* segments; "*d" captures the device, "*m" the module */
+	const char *pattern;     /* segments; "*d" captures the device, "*m" the module, "*l" a
+				  * lock token; "~x" is the literal x in any case */
 	enum rest_route_id id;
 	unsigned methods;
 } routes[] = {
@@ -31,7 +33,12 @@ static const struct {
 	{"twins/*d/modules/*m", ROUTE_TWIN, M(REST_GET) | M(REST_PATCH) | M(REST_PUT)},
 	{"twins/*d/methods", ROUTE_METHOD, M(REST_POST)},
 	{"twins/*d/modules/*m/methods", ROUTE_METHOD, M(REST_POST)},
-	{"devices/*d/messages/deviceBound", ROUTE_C2D_SEND, M(REST_POST)},
+	{"devices/*d/messages/~deviceBound", ROUTE_C2D_SEND, M(REST_POST)},
+	{"devices/*d/messages/~deviceBound", ROUTE_C2D_RECEIVE, M(REST_GET)},
+	{"devices/*d/messages/~deviceBound/*l", ROUTE_C2D_SETTLE, M(REST_DELETE)},
+	{"devices/*d/messages/~deviceBound/*l/abandon", ROUTE_C2D_ABANDON, M(REST_POST)},
+	{"devices/*d/messages/events", ROUTE_D2C_SEND, M(REST_POST)},
+	{"devices/*d/modules/*m/messages/events", ROUTE_D2C_SEND, M(REST_POST)},
 	{"statistics/devices", ROUTE_STATS_DEVICES, M(REST_GET)},
 	{"statistics/service", ROUTE_STATS_SERVICE, M(REST_GET)},
 };
@@ -49,12 +56,29 @@ static bool next_segment(const char *s, size_t len, size_t *pos, struct sh_span 
 	return true;
 }
 
+/* ASCII case-insensitive equality of two spans. */
+static bool span_eq_nocase(struct sh_span a, struct sh_span b)
+{
+	if (a.len != b.len)
+		return false;
+	for (size_t i = 0; i < a.len; i++) {
+		uint8_t x = a.ptr[i], y = b.ptr[i];
+		if (x >= 'A' && x <= 'Z')
+			x = (uint8_t)(x + ('a' - 'A'));
+		if (y >= 'A' && y <= 'Z')
+			y = (uint8_t)(y + ('a' - 'A'));
+		if (x != y)
+			return false;
+	}
+	return true;
+}
+
 /* Does the path match the pattern? Fills captures into *out. */
 static bool match(const char *pattern, const char *path, size_t len, struct rest_route *out)
 {
 	size_t ppos = 0, plen = strlen(pattern), spos = 0;
 	struct sh_span pseg, sseg;
-	out->device_id = out->module_id = sh_span_make(NULL, 0);
+	out->device_id = out->module_id = out->lock_token = sh_span_make(NULL, 0);
 	for (;;) {
 		bool more_p = next_segment(pattern, plen, &ppos, &pseg);
 		bool more_s = next_segment(path, len, &spos, &sseg);
@@ -65,12 +89,23 @@ static bool match(const char *pattern, const char *path, size_t len, struct rest
 		if (pseg.len == 2 && pseg.ptr[0] == '*') {
 			if (pseg.ptr[1] == 'd')
 				out->device_id = sseg;
-			else
+			else if (pseg.ptr[1] == 'm')
 				out->module_id = sseg;
+			else
+				out->lock_token = sseg;
+		} else if (pseg.ptr[0] == '~') {
+			if (!span_eq_nocase(sh_span_make(pseg.ptr + 1, pseg.len - 1), sseg))
+				return false;
 		} else if (!sh_span_eq(pseg, sseg)) {
 			return false;
 		}
 	}
+}
+
+bool rest_route_is_device_api(enum rest_route_id id)
+{
+	return id == ROUTE_D2C_SEND || id == ROUTE_C2D_RECEIVE || id == ROUTE_C2D_SETTLE ||
+	       id == ROUTE_C2D_ABANDON;
 }
 
 sh_rc rest_route_match(enum rest_method method, const char *path, size_t len, struct rest_route *out)

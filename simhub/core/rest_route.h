@@ -6,6 +6,8 @@
 #ifndef SH_REST_ROUTE_H
 #define SH_REST_ROUTE_H
 
+#include <stdbool.h>
+
 #include "core/result.h"
 #include "core/span.h"
 
@@ -21,13 +23,22 @@ enum rest_route_id {
 	ROUTE_STATS_DEVICES,      /* GET    /statistics/devices */
 	ROUTE_STATS_SERVICE,      /* GET    /statistics/service */
 	ROUTE_C2D_SEND,           /* POST   /devices/{id}/messages/deviceBound (service side) */
+	/* The HTTPS device API (§7); "deviceBound" matches in any case (Node and C: devicebound). */
+	ROUTE_D2C_SEND,           /* POST   /devices/{id}[/modules/{mid}]/messages/events */
+	ROUTE_C2D_RECEIVE,        /* GET    /devices/{id}/messages/deviceBound */
+	ROUTE_C2D_SETTLE,         /* DELETE /devices/{id}/messages/deviceBound/{lock} (?reject) */
+	ROUTE_C2D_ABANDON,        /* POST   /devices/{id}/messages/deviceBound/{lock}/abandon */
 };
 
 struct rest_route {
 	enum rest_route_id id;
 	struct sh_span device_id;
 	struct sh_span module_id;   /* empty unless the path names a module */
+	struct sh_span lock_token;  /* empty unless the path names a C2D lock token */
 };
+
+/* True for the routes of the HTTPS device API (device-scoped SAS, not a service token). */
+bool rest_route_is_device_api(enum rest_route_id id);
 
 /* "GET" -> REST_GET ...; REST_OTHER for anything else. */
 enum rest_method rest_method_parse(const char *name);

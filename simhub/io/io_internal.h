@@ -9,8 +9,10 @@
 
 #include <libwebsockets.h>
 
+#include "core/http_chunked.h"
 #include "hub/session.h"
 #include "io/loop.h"
+#include "rest/rest.h"
 
 struct io_loop {
 	struct lws_context *ctx;
@@ -48,15 +50,15 @@ struct http_conn {
 	struct io_loop *loop;
 	char *body;                          /* request body, growing */
 	size_t body_len, body_cap, body_expected;
-	bool body_chunked;
+	bool body_chunked;                   /* Transfer-Encoding: chunked, decoded by `chunked` */
+	struct http_chunked chunked;
+	bool close_after;                    /* answer with Connection: close, then close */
 	int method;                          /* enum rest_method */
 	char path[1024];
 	char query[512];                     /* raw args; lws 4.1 may join them with "," */
-	char *resp_body;                     /* answer being written */
-	size_t resp_len;
-	int resp_status;
-	char resp_etag[64], resp_error[64];
-	int phase;                           /* 0 reading, 1 waiting for the hub, 2 headers, 3 body */
+	struct rest_response resp;           /* answer being written (owns its body and headers) */
+	int phase;                           /* reading, waiting for the hub, for the commit,
+					      * writing headers, writing the body (lws_rest.c) */
 };
 
 /* The loop of a connection's context. */

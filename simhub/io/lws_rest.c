@@ -1,44 +1,82 @@
 /*
  * lws_rest.c: the HTTPS side of the https listener: requests other than the WebSocket upgrade
- * go to rest/ (IoT Hub's REST API). This file only collects the request (method, decoded path,
- * the headers rest/ reads, api-version, body) and writes the answer: headers in one WRITEABLE,
- * body in the next with LWS_WRITE_HTTP_FINAL (lws-4.1-notes.md). A method invocation keeps the
- * request open until the device answers; the loop keeps serving meanwhile.
+ * go to rest/ (IoT Hub's service and device REST APIs). This file only collects the request
+ * (method, decoded path, the headers rest/ reads, api-version, body, chunked bodies decoded by
+ * core/http_chunked) and writes the answer: headers in one WRITEABLE, body in the next with
+ * LWS_WRITE_HTTP_FINAL (lws-4.1-notes.md). A method invocation keeps the request open until
+ * the device answers; the loop keeps serving meanwhile.
  */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <stdint.h>
+#include <string.h>
 #include <strings.h>
 
+#include "hub/hub.h"
 #include "io/io_internal.h"
 #include "rest/rest.h"
 
 #define WS_PATH "/$iothub/websocket"
 #define HTTP_BODY_MAX (1024u * 1024u)
 
-enum { PHASE_READ = 0, PHASE_WAIT, PHASE_HEADERS, PHASE_BODY };
+enum { PHASE_READ = 0, PHASE_WAIT, PHASE_COMMIT, PHASE_HEADERS, PHASE_BODY };
+
+/*
+ * lws 4.1's per-request header buffer ("ah data") size: max_http_header_data, which io/loop.c
+ * leaves at lws's default. list_app_headers reads no further than this; keep the two equal.
+ */
+#define LWS_AH_DATA_SIZE 4096u
+/* list_app_headers knows lws 4.1's header buffer layout: look again before building on another. */
+#if LWS_LIBRARY_VERSION_MAJOR != 4 || LWS_LIBRARY_VERSION_MINOR != 1
+#error "io/lws_rest.c list_app_headers relies on libwebsockets 4.1's header storage: re-verify it"
+#endif
+#define APP_HEADERS_MAX 64                   /* iothub-app-* headers listed per request */
+#define APP_NAME_MAX 200                     /* longest iothub-app-* header name listed */
 
 static void http_reset(struct http_conn *h)
 {
 	free(h->body);
-	free(h->resp_body);
+	rest_response_free(&h->resp);
 	struct io_loop *l = h->loop;
 	memset(h, 0, sizeof *h);
 	h->loop = l;
 }
 
-/* Take the answer and ask for WRITEABLE. */
+static size_t resp_body_len(const struct rest_response *r)
+{
+	if (!r->body)
+		return 0;
+	return r->body_len ? r->body_len : strlen(r->body);
+}
+
+/* After the loop's batch commits: the answer may go out now. */
+static void http_committed(void *arg)
+{
+	struct lws *wsi = arg;
+	struct http_conn *h = lws_wsi_user(wsi);
+	if (h && h->phase == PHASE_COMMIT) {
+		h->phase = PHASE_HEADERS;
+		lws_callback_on_writable(wsi);
+	}
+}
+
+/*
+ * Take the answer (its body and headers move to h) and send it once the writes of this round
+ * are committed: an acknowledged message is on disk (ARCHITECTURE.md "The path of a packet"),
+ * for telemetry over HTTPS as for MQTT's PUBACK. The close callback cancels the wait.
+ */
 static void http_answer(struct lws *wsi, struct http_conn *h, struct rest_response *r)
 {
-	h->resp_status = r->status;
-	snprintf(h->resp_etag, sizeof h->resp_etag, "%s", r->etag);
-	snprintf(h->resp_error, sizeof h->resp_error, "%s", r->error_name);
-	h->resp_body = r->body;
-	h->resp_len = r->body ? strlen(r->body) : 0;
+	rest_response_free(&h->resp);
+	h->resp = *r;
+	h->resp.body_len = resp_body_len(r);
 	r->body = NULL;
-	h->phase = PHASE_HEADERS;
-	lws_callback_on_writable(wsi);
+	r->body_len = 0;
+	r->headers = NULL;
+	r->n_headers = 0;
+	h->phase = PHASE_COMMIT;
+	if (hub_after_commit(h->loop->hub, http_committed, wsi) != SH_OK)
+		http_committed(wsi);   /* out of memory: answer without waiting */
 }
 
 /* rest_done_fn: a late answer (method invocation) for the request on `conn` (its wsi). */
@@ -93,10 +131,80 @@ static const char *header_lookup(void *hctx, const char *name, char *buf, size_t
 	return buf;
 }
 
+static bool token_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+/*
+ * List the names of the request's iothub-app-* headers into `names` (cap bytes; each name
+ * NUL-terminated, lower case, without its colon) and `out` (at most `max` pointers into
+ * names). Returns how many.
+ *
+ * Why this is not one lws call: lws 4.1.6 keeps headers it does not know ("custom headers")
+ * in its per-request header buffer and can look one up by exact name (lws_hdr_custom_copy),
+ * but cannot list them (lws_hdr_custom_name_foreach only arrived in lws 4.3). Application
+ * properties have free names, so we find the candidates ourselves and let lws confirm each.
+ * What this relies on, as read in lws v4.1.6 lib/roles/http/parsers.c and server.c:
+ *  - lws_http_get_uri_and_method hands back a pointer into that buffer, and the request URI
+ *    is the first thing stored in it (offset 0: the method's speculative name bytes are
+ *    rewound before the URI is written), for every request of a keep-alive connection;
+ *  - the buffer is max_http_header_data bytes long (LWS_AH_DATA_SIZE above);
+ *  - a custom header's name is stored in one piece, lower-cased, followed by its colon.
+ * Every candidate is confirmed with lws_hdr_custom_length, so bytes left in a reused buffer by
+ * an earlier request, or a header value that happens to contain "iothub-app-x:", cannot invent
+ * a header: should a later lws store things differently, app headers would be missed, not
+ * misread. The ASan build runs tests/integration/test_https_device.sh, which makes this read
+ * the whole window.
+ */
+static size_t list_app_headers(struct lws *wsi, char *names, size_t cap, const char **out,
+			       size_t max)
+{
+	static const char pfx[] = "iothub-app-";
+	const size_t plen = sizeof pfx - 1;
+	char *uri = NULL;
+	int ulen = 0;
+	if (lws_http_get_uri_and_method(wsi, &uri, &ulen) < 0 || !uri)
+		return 0;
+	const char *end = uri + LWS_AH_DATA_SIZE;
+	size_t n = 0, used = 0;
+	for (const char *p = uri; n < max && (size_t)(end - p) > plen; p++) {
+		if (*p != 'i' || memcmp(p, pfx, plen) != 0)
+			continue;
+		const char *q = p + plen;
+		while (q < end && q - p <= APP_NAME_MAX && token_char(*q))
+			q++;
+		if (q == p + plen || q >= end || *q != ':')
+			continue;
+		char key[APP_NAME_MAX + 2];
+		size_t klen = (size_t)(q - p) + 1;            /* with the colon */
+		if (klen > APP_NAME_MAX + 1)
+			continue;
+		memcpy(key, p, klen);
+		key[klen] = '\0';
+		if (lws_hdr_custom_length(wsi, key, (int)klen) < 0 || used + klen > cap)
+			continue;
+		key[klen - 1] = '\0';
+		bool seen = false;
+		for (size_t i = 0; i < n && !seen; i++)
+			seen = strcmp(out[i], key) == 0;
+		if (seen)
+			continue;
+		memcpy(names + used, key, klen);
+		out[n++] = names + used;
+		used += klen;
+	}
+	return n;
+}
+
 /* The whole request is in: hand it to rest/. */
 static int http_dispatch(struct lws *wsi, struct http_conn *h)
 {
 	char auth[2048], ifm[128], ua[256], apiv[64];
+	char app_names[LWS_AH_DATA_SIZE];
+	const char *app[APP_HEADERS_MAX];
+	size_t n_app = list_app_headers(wsi, app_names, sizeof app_names, app, APP_HEADERS_MAX);
 	struct rest_request req = {
 		.method = (enum rest_method)h->method,
 		.path = h->path,
@@ -109,6 +217,8 @@ static int http_dispatch(struct lws *wsi, struct http_conn *h)
 		.header = header_lookup,
 		.hctx = wsi,
 		.query = h->query,
+		.app_headers = n_app ? app : NULL,
+		.n_app_headers = n_app,
 	};
 	struct rest_response resp;
 	h->phase = PHASE_WAIT;
@@ -143,47 +253,140 @@ static int method_of(struct lws *wsi, char *path, size_t cap)
 	return REST_OTHER;
 }
 
-static int write_headers(struct lws *wsi, struct http_conn *h)
+static int write_body(struct lws *wsi, struct http_conn *h);
+
+/* One header `name: value` (name without its colon) into the header block. */
+static int add_header(struct lws *wsi, const char *name, const char *value, unsigned char **p,
+		      unsigned char *end)
 {
-	unsigned char buf[LWS_PRE + 1024];
-	unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
-	if (lws_add_http_common_headers(wsi, (unsigned int)h->resp_status,
-					h->resp_len ? "application/json; charset=utf-8" : NULL,
-					h->resp_len, &p, end))
+	char key[256];
+	int n = snprintf(key, sizeof key, "%s:", name);
+	if (n < 0 || (size_t)n >= sizeof key)
 		return -1;
-	char quoted[80];
-	if (h->resp_etag[0]) {
-		int n = snprintf(quoted, sizeof quoted, "\"%s\"", h->resp_etag);
-		if (lws_add_http_header_by_name(wsi, (const unsigned char *)"ETag:",
-						(const unsigned char *)quoted, n, &p, end))
-			return -1;
-	}
-	if (h->resp_error[0] &&
-	    lws_add_http_header_by_name(wsi, (const unsigned char *)"iothub-errorcode:",
-					(const unsigned char *)h->resp_error, (int)strlen(h->resp_error),
-					&p, end))
-		return -1;
-	if (lws_finalize_write_http_header(wsi, start, &p, end))
-		return -1;
-	h->phase = PHASE_BODY;
-	lws_callback_on_writable(wsi);
-	return 0;
+	return lws_add_http_header_by_name(wsi, (const unsigned char *)key,
+					   (const unsigned char *)value, (int)strlen(value), p, end);
 }
 
+static int write_headers(struct lws *wsi, struct http_conn *h)
+{
+	const struct rest_response *r = &h->resp;
+	size_t cap = LWS_PRE + 1024;
+	for (size_t i = 0; i < r->n_headers; i++)
+		cap += strlen(r->headers[i].name) + strlen(r->headers[i].value) + 8;
+	unsigned char *buf = malloc(cap);
+	if (!buf)
+		return -1;
+	unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + cap - 1;
+	const char *ctype = r->content_type ? r->content_type : "application/json; charset=utf-8";
+	char quoted[80];
+	int rc = -1;
+	if (lws_add_http_common_headers(wsi, (unsigned int)r->status, r->body_len ? ctype : NULL,
+					r->body_len, &p, end))
+		goto done;
+	if (r->etag[0]) {
+		snprintf(quoted, sizeof quoted, "\"%s\"", r->etag);
+		if (add_header(wsi, "ETag", quoted, &p, end))
+			goto done;
+	}
+	if (r->error_name[0] && add_header(wsi, "iothub-errorcode", r->error_name, &p, end))
+		goto done;
+	if (h->close_after && add_header(wsi, "connection", "close", &p, end))
+		goto done;
+	for (size_t i = 0; i < r->n_headers; i++)
+		if (add_header(wsi, r->headers[i].name, r->headers[i].value, &p, end))
+			goto done;
+	if (lws_finalize_write_http_header(wsi, start, &p, end))
+		goto done;
+	h->phase = PHASE_BODY;
+	if (r->body_len) {
+		lws_callback_on_writable(wsi);
+		rc = 0;
+	} else {
+		/* No body (204, 401 without one...): the client has the whole answer already and
+		 * may send its next request at once; end the transaction now, not a WRITEABLE later. */
+		rc = write_body(wsi, h);
+	}
+done:
+	free(buf);
+	return rc;
+}
+
+/*
+ * The last WRITEABLE of an answer. Keep-alive goes on through lws_http_transaction_completed,
+ * except after a chunked request: lws 4.1 took that body for one of unknown, huge length and
+ * would discard the rest of it, the next request included, before serving again; so that
+ * connection is closed (its answer said Connection: close, and clients open a new one).
+ */
 static int write_body(struct lws *wsi, struct http_conn *h)
 {
-	if (h->resp_len) {
-		unsigned char *buf = malloc(LWS_PRE + h->resp_len);
+	size_t len = h->resp.body_len;
+	bool close_after = h->close_after;
+	if (len) {
+		unsigned char *buf = malloc(LWS_PRE + len);
 		if (!buf)
 			return -1;
-		memcpy(buf + LWS_PRE, h->resp_body, h->resp_len);
-		int w = lws_write(wsi, buf + LWS_PRE, h->resp_len, LWS_WRITE_HTTP_FINAL);
+		memcpy(buf + LWS_PRE, h->resp.body, len);
+		int w = lws_write(wsi, buf + LWS_PRE, len, LWS_WRITE_HTTP_FINAL);
 		free(buf);
 		if (w < 0)
 			return -1;
 	}
 	http_reset(h);
+	if (close_after)
+		return -1;
 	return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+/* Append body bytes; -1 when over HTTP_BODY_MAX or out of memory. */
+static int body_append(struct http_conn *h, const void *data, size_t len)
+{
+	if (len == 0)
+		return 0;   /* lws calls with no bytes for an explicit Content-Length: 0 */
+	if (len > HTTP_BODY_MAX - h->body_len)
+		return -1;
+	if (h->body_len + len > h->body_cap) {
+		size_t cap = h->body_cap ? h->body_cap * 2 : 4096;
+		while (cap < h->body_len + len)
+			cap *= 2;
+		char *nb = realloc(h->body, cap);
+		if (!nb)
+			return -1;
+		h->body = nb;
+		h->body_cap = cap;
+	}
+	memcpy(h->body + h->body_len, data, len);
+	h->body_len += len;
+	return 0;
+}
+
+/*
+ * A piece of a chunked body, still framed: lws 4.1 passes chunked request bodies through
+ * undecoded, as if their length were unknown and huge, and never sends BODY_COMPLETION for
+ * them (lws-4.1-notes.md). Decode the framing and dispatch when the last chunk is in. Bytes
+ * after the end of the body are not ours (clients wait for the answer before sending more).
+ * Bad framing gets 400 and a closed connection, too much data 413, as lws does for its own.
+ */
+static int chunked_body(struct lws *wsi, struct http_conn *h, const uint8_t *in, size_t len)
+{
+	if (h->phase != PHASE_READ)
+		return 0;
+	size_t off = 0;
+	while (off < len) {
+		size_t used = 0;
+		struct sh_span data;
+		sh_rc rc = http_chunked_feed(&h->chunked, in + off, len - off, &used, &data);
+		if (data.len && body_append(h, data.ptr, data.len) < 0)
+			rc = SH_E_TOOLARGE;
+		off += used;
+		if (rc == SH_OK)
+			return http_dispatch(wsi, h);
+		if (rc != SH_NEED_MORE) {
+			lws_return_http_status(wsi, rc == SH_E_TOOLARGE ? HTTP_STATUS_REQ_ENTITY_TOO_LARGE
+								    : HTTP_STATUS_BAD_REQUEST, NULL);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 /* Is this upgrade for /$iothub/websocket (a query string is allowed, e.g. ?iothub-no-client-cert=true)? */
@@ -225,10 +428,15 @@ int io_callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *us
 		h->body_expected = has_cl ? strtoul(cl, NULL, 10) : 0;
 		h->body_chunked = hdr(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING, te, sizeof te) &&
 				  strcasecmp(te, "chunked") == 0;
-		if (h->body_chunked) {
-			/* lws 4.1 does not decode chunked request bodies (notes): not served yet. */
-			lws_return_http_status(wsi, HTTP_STATUS_LENGTH_REQUIRED, NULL);
+		if (h->body_chunked && has_cl) {
+			/* Both framings: which one ends the body is how requests get smuggled. */
+			lws_return_http_status(wsi, HTTP_STATUS_BAD_REQUEST, NULL);
 			return -1;
+		}
+		if (h->body_chunked) {
+			http_chunked_init(&h->chunked, HTTP_BODY_MAX);
+			h->close_after = true;
+			return 0;
 		}
 		if (h->body_expected > HTTP_BODY_MAX) {
 			lws_return_http_status(wsi, HTTP_STATUS_REQ_ENTITY_TOO_LARGE, NULL);
@@ -240,23 +448,29 @@ int io_callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *us
 			return 0;
 		return http_dispatch(wsi, h);
 	}
+	/*
+	 * Once a request is dispatched, lws 4.1 may call BODY_COMPLETION again for it: its h1
+	 * reader goes straight to completion whenever it runs with the announced body all read,
+	 * e.g. when the client's next bytes arrive while the answer still waits (for the commit,
+	 * or for a device). One request, one dispatch: later calls are ignored.
+	 */
 	case LWS_CALLBACK_HTTP_BODY:
-		if (h->body_len + len > HTTP_BODY_MAX)
+		if (!h)
 			return -1;
-		if (h->body_len + len > h->body_cap) {
-			size_t cap = h->body_cap ? h->body_cap * 2 : 4096;
-			while (cap < h->body_len + len)
-				cap *= 2;
-			char *nb = realloc(h->body, cap);
-			if (!nb)
-				return -1;
-			h->body = nb;
-			h->body_cap = cap;
-		}
-		memcpy(h->body + h->body_len, in, len);
-		h->body_len += len;
-		return 0;
+		if (h->body_chunked)
+			return chunked_body(wsi, h, in, len);
+		if (h->phase != PHASE_READ)
+			return 0;
+		return body_append(h, in, len);
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+		if (!h)
+			return -1;
+		if (h->phase != PHASE_READ)
+			return 0;                /* already dispatched (chunked: at the last chunk) */
+		if (h->body_chunked) {
+			lws_return_http_status(wsi, HTTP_STATUS_BAD_REQUEST, NULL);
+			return -1;               /* the body ended before its last chunk */
+		}
 		return http_dispatch(wsi, h);
 	case LWS_CALLBACK_HTTP_WRITEABLE:
 		if (!h)
@@ -271,6 +485,8 @@ int io_callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *us
 		if (h) {
 			if (h->phase == PHASE_WAIT && h->loop)
 				rest_cancel(h->loop->rest, wsi);
+			if (h->loop)
+				hub_after_commit_cancel(h->loop->hub, wsi);
 			http_reset(h);
 		}
 		return 0;

@@ -1,8 +1,9 @@
 /*
- * rest.c: the REST entry point: route, authorise with a service SAS token, dispatch to the
- * area handlers, and the one place where hub errors become HTTP answers: the status from the
- * IoT Hub code, the iothub-errorcode header, and the error body in IoT Hub's current format
- * (Message holds a JSON string), or the legacy text the Node service SDK parses (§8.1, §8.8).
+ * rest.c: the REST entry point: route, authorise (a service SAS token, or for the HTTPS device
+ * API a token of the device or module in the path), dispatch to the area handlers, and the one
+ * place where hub errors become HTTP answers: the status from the IoT Hub code, the
+ * iothub-errorcode header, and the error body in IoT Hub's current format (Message holds a JSON
+ * string), or the legacy text the Node service SDK parses (§8.1, §8.8).
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -49,10 +50,54 @@ const char *rest_header(const struct rest_request *req, const char *name, char *
 	return req->header ? req->header(req->hctx, name, buf, cap) : NULL;
 }
 
+bool rest_query_has(const struct rest_request *req, const char *name)
+{
+	size_t n = strlen(name);
+	const char *q = req->query;
+	if (!q || n == 0)
+		return false;
+	/* lws 4.1 joins the arguments with '&' or ',' (see rest.h): either separates. */
+	while (*q) {
+		size_t arg = strcspn(q, "&,");
+		if (arg >= n && strncmp(q, name, n) == 0 && (arg == n || q[n] == '='))
+			return true;
+		q += arg;
+		if (*q)
+			q++;
+	}
+	return false;
+}
+
+int rest_response_add_header(struct rest_response *resp, const char *name, const char *value)
+{
+	struct rest_out_header *nh = realloc(resp->headers, (resp->n_headers + 1) * sizeof *nh);
+	if (!nh)
+		return -1;
+	resp->headers = nh;
+	char *n = strdup(name), *v = strdup(value);
+	if (!n || !v) {
+		free(n);
+		free(v);
+		return -1;
+	}
+	nh[resp->n_headers].name = n;
+	nh[resp->n_headers].value = v;
+	resp->n_headers++;
+	return 0;
+}
+
 void rest_response_free(struct rest_response *resp)
 {
 	free(resp->body);
 	resp->body = NULL;
+	resp->body_len = 0;
+	for (size_t i = 0; i < resp->n_headers; i++) {
+		free(resp->headers[i].name);
+		free(resp->headers[i].value);
+	}
+	free(resp->headers);
+	resp->headers = NULL;
+	resp->n_headers = 0;
 }
 
 void rest_json(struct rest_response *resp, int status, cJSON *j)
@@ -138,8 +183,40 @@ static unsigned rights_for(const struct rest_route *r, enum rest_method m)
 	case ROUTE_DEVICE:
 	case ROUTE_MODULE:
 		return m == REST_GET ? SH_RIGHT_REGISTRY_READ : SH_RIGHT_REGISTRY_WRITE;
+	case ROUTE_D2C_SEND:
+	case ROUTE_C2D_RECEIVE:
+	case ROUTE_C2D_SETTLE:
+	case ROUTE_C2D_ABANDON:
+		return 0;   /* the device API: no policy right, a device token (device_auth) */
 	}
 	return 0;
+}
+
+/*
+ * The HTTPS device API authenticates like an MQTT CONNECT (iothub-protocol.md §7, §1.3): a SAS
+ * token of the device or module the path names, signed with its key or with a policy granting
+ * DeviceConnect. Fills resp and returns false when refused: 401 IotHubUnauthorized for every
+ * refusal (missing, malformed, expired, other identity, unknown or disabled identity), 500 when
+ * the store failed.
+ */
+static bool device_auth(struct rest_ctx *rc, const struct rest_target *t,
+			const struct rest_request *req, struct rest_response *resp)
+{
+	if (!req->authorization) {
+		rest_error_code(resp, IOTHUB_UNAUTHORIZED, t->legacy_errors,
+				"the request has no Authorization header");
+		return false;
+	}
+	struct sh_identity id;
+	int64_t expiry_s = 0;
+	enum hub_auth_result ar = hub_auth_sas(rc->hub, t->device_id, t->module_id,
+					       req->authorization, strlen(req->authorization), &id,
+					       &expiry_s);
+	if (ar == HUB_AUTH_OK)
+		return true;
+	rest_error_code(resp, ar == HUB_AUTH_STORE_ERROR ? IOTHUB_SERVER_ERROR : IOTHUB_UNAUTHORIZED,
+			t->legacy_errors, "%s", hub_auth_result_str(ar));
+	return false;
 }
 
 int rest_handle(struct rest_ctx *rc, const struct rest_request *req, struct rest_response *resp,
@@ -171,6 +248,11 @@ int rest_handle(struct rest_ctx *rc, const struct rest_request *req, struct rest
 		rest_error_code(resp, IOTHUB_ARGUMENT_INVALID, t.legacy_errors,
 				"a device or module id is longer than %d characters", SH_ID_MAX);
 		return 1;
+	}
+	if (rest_route_is_device_api(route.id)) {
+		if (!device_auth(rc, &t, req, resp))
+			return 1;
+		return rest_device_api(rc, &route, &t, req, resp);
 	}
 	enum hub_auth_result ar = req->authorization
 		? hub_auth_service(rc->hub, req->authorization, strlen(req->authorization),

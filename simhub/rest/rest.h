@@ -1,11 +1,13 @@
 /*
- * rest.h: IoT Hub's service REST API over the hub (iothub-protocol.md §5, §8): a request struct
- * in, a response struct out, no sockets. io/lws_rest.c carries the bytes. A method invocation
- * answers later (when the device does): rest_handle then returns 0 and calls `done` once.
+ * rest.h: IoT Hub's REST APIs over the hub: the service API (iothub-protocol.md §5, §8) and the
+ * HTTPS device API (§7): a request struct in, a response struct out, no sockets. io/lws_rest.c
+ * carries the bytes. A method invocation answers later (when the device does): rest_handle then
+ * returns 0 and calls `done` once.
  */
 #ifndef SH_REST_H
 #define SH_REST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,17 +33,47 @@ struct rest_request {
 	const char *(*header)(void *hctx, const char *name, char *buf, size_t cap);
 	void *hctx;
 	const char *query;           /* query args without "?", separated by "&" or "," (lws 4.1) */
+	/*
+	 * The names of the request's "iothub-app-*" headers (lower case, without the colon;
+	 * borrowed), which header() cannot discover by itself: the HTTPS device API reads its
+	 * application properties from them. NULL when none (io/lws_rest.c explains how it lists them).
+	 */
+	const char *const *app_headers;
+	size_t n_app_headers;
 };
 
 /* req->header(...) or NULL when the transport gave no lookup. */
 const char *rest_header(const struct rest_request *req, const char *name, char *buf, size_t cap);
 
+/*
+ * True when the query string holds the argument `name` (borrowed, exact case), with or without
+ * a value: "reject" matches "api-version=1&reject" and "reject=true", not "rejected".
+ */
+bool rest_query_has(const struct rest_request *req, const char *name);
+
+/* One extra response header; both strings malloc'd and owned by the response. */
+struct rest_out_header {
+	char *name;                  /* exact spelling, without the colon (the C SDK compares
+				      * header names case-sensitively, iothub-protocol.md §12.22) */
+	char *value;
+};
+
 struct rest_response {
 	int status;
 	char etag[64];               /* "" = no ETag header; sent quoted */
 	char error_name[64];         /* "" = no iothub-errorcode header */
-	char *body;                  /* malloc'd JSON text, NULL for no body */
+	char *body;                  /* malloc'd, NULL for no body; JSON text unless content_type */
+	size_t body_len;             /* bytes of body; 0 with a body means strlen(body) (JSON text) */
+	const char *content_type;    /* static text; NULL = "application/json; charset=utf-8" */
+	struct rest_out_header *headers; /* malloc'd array of n_headers; NULL when none */
+	size_t n_headers;
 };
+
+/*
+ * Append a response header (name without the colon; both strings copied). Returns 0, or -1
+ * when out of memory (the response is unchanged).
+ */
+int rest_response_add_header(struct rest_response *resp, const char *name, const char *value);
 
 typedef void (*rest_done_fn)(void *conn, struct rest_response *resp);
 
@@ -56,6 +88,7 @@ void rest_free(struct rest_ctx *rc);
 int rest_handle(struct rest_ctx *rc, const struct rest_request *req, struct rest_response *resp,
 		rest_done_fn done, void *conn);
 void rest_cancel(struct rest_ctx *rc, void *conn);
+/* Free what resp owns (body, extra headers) and clear those fields; the struct is the caller's. */
 void rest_response_free(struct rest_response *resp);
 
 #endif

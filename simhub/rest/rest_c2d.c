@@ -4,8 +4,8 @@
  * simhub does not serve). Two forms:
  *  - the body is the message; system properties in headers iothub-messageid,
  *    iothub-correlationid, iothub-userid, iothub-expiry (ISO 8601), iothub-ack, Content-Type,
- *    Content-Encoding; application properties as iothub-app-{name} headers can only be read
- *    when named in the envelope form (lws 4.1 cannot list unknown headers);
+ *    Content-Encoding; application properties in iothub-app-{name} headers (their names
+ *    arrive lower-cased: HTTP header names are case-insensitive);
  *  - Content-Type application/vnd.microsoft.iothub.json: {"body": text, "base64Encoded": bool,
  *    "properties": {"iothub-app-k": "v", "iothub-messageid": "...", ...}}.
  * Answer: 204, or IoT Hub's error (404001, 403004, 413001, 400004).
@@ -124,6 +124,15 @@ int rest_c2d_send(struct rest_ctx *rc, const struct rest_target *t, const struct
 		f.ctype = NULL;
 		if (!env || from_envelope(env, &m, &f, app, &decoded, resp, legacy) != 0)
 			goto done;
+	}
+	if (!env) {
+		char val[1024];
+		for (size_t i = 0; i < req->n_app_headers; i++) {
+			const char *name = req->app_headers[i];
+			if (strncasecmp(name, "iothub-app-", 11) == 0 && name[11] &&
+			    rest_header(req, name, val, sizeof val))
+				cJSON_AddStringToObject(app, name + 11, val);
+		}
 	}
 	if (parse_expiry(f.expiry, &m.expiry_us, resp, legacy) != 0)
 		goto done;

@@ -1,6 +1,7 @@
 /*
  * rest_internal.h: what the REST handlers share: the context, the error and JSON answer
- * helpers, and the per-area handlers (rest_devices.c, rest_twins.c, rest_methods.c).
+ * helpers, and the per-area handlers (rest_devices.c, rest_twins.c, rest_methods.c,
+ * rest_c2d.c, rest_device_api.c).
  */
 #ifndef SH_REST_INTERNAL_H
 #define SH_REST_INTERNAL_H
@@ -54,5 +55,9 @@ int rest_c2d_send(struct rest_ctx *rc, const struct rest_target *t, const struct
 		  struct rest_response *resp);
 int rest_methods(struct rest_ctx *rc, const struct rest_target *t, const struct rest_request *req,
 		 struct rest_response *resp, rest_done_fn done, void *conn);
+/* The HTTPS device API (rest_device_api.c); the caller has checked the device's token. */
+int rest_device_api(struct rest_ctx *rc, const struct rest_route *route,
+		    const struct rest_target *t, const struct rest_request *req,
+		    struct rest_response *resp);
 
 #endif

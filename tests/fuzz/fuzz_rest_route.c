@@ -1,6 +1,7 @@
 /*
  * fuzz_rest_route.c: the first byte picks the method, the rest is a path. Invariants: captures
- * lie inside the input, are non-empty when set, and contain no '/'.
+ * lie inside the input, are non-empty when set, and contain no '/'; only the C2D settle routes
+ * capture a lock token.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -29,6 +30,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rc == SH_OK) {
 		check_span(r.device_id, data + 1, size - 1);
 		check_span(r.module_id, data + 1, size - 1);
+		check_span(r.lock_token, data + 1, size - 1);
+		if (r.lock_token.len && r.id != ROUTE_C2D_SETTLE && r.id != ROUTE_C2D_ABANDON)
+			abort();
 	} else if (rc != SH_E_NOTFOUND && rc != SH_E_STATE) {
 		abort();
 	}

@@ -6,7 +6,7 @@
 # C2D injection and its limits (403004, 413001, 400004), and statistics.
 set -euo pipefail
 : "${SIMHUB:?set by ctest}" "${SIMHUB_BUILD_DIR:?}"
-for tool in curl jq openssl; do command -v "$tool" >/dev/null || { echo "missing $tool"; exit 1; }; done
+for tool in curl jq openssl sqlite3; do command -v "$tool" >/dev/null || { echo "missing $tool"; exit 1; }; done
 tmp=$(mktemp -d)
 pid=
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$tmp"' EXIT
@@ -117,11 +117,16 @@ call POST /twins/dev1/methods '{"methodName":"x","responseTimeoutInSeconds":1}';
 # --- C2D injection ----------------------------------------------------------------------------------------------
 call POST /devices/dev1/messages/deviceBound 'hello' -H 'iothub-messageid: m1' -H 'iothub-ack: full'
 expect_status 204 "c2d send"
+[ "$(sqlite3 "$db" "select json_extract(properties, '\$.sys.\"message-id\"') from c2d_messages where seq = 1")" = m1 ] || fail "c2d message id"; ok
+call POST /devices/dev1/messages/deviceBound 'with-props' -H 'iothub-app-Color: red' -H 'iothub-app-size: XL'
+expect_status 204 "c2d send with app property headers"
+[ "$(sqlite3 "$db" "select json_extract(properties, '\$.app') from c2d_messages where seq = 2")" = '{"color":"red","size":"XL"}' ] ||
+	fail "c2d app properties: $(sqlite3 "$db" "select properties from c2d_messages where seq = 2")"; ok
 call POST /devices/dev1/messages/deviceBound 'x' -H 'iothub-ack: maybe'; expect_status 400 "bad ack"
 head -c 70000 /dev/zero | tr '\0' 'a' >"$tmp/big"
 call POST /devices/dev1/messages/deviceBound "$(cat "$tmp/big")"; expect_status 413 "c2d too large"
 [ "$(errcode)" = 413001 ] || fail "413001"; ok
-for _ in $(seq 2 50); do
+for _ in $(seq 3 50); do
 	call POST /devices/dev1/messages/deviceBound 'q'; [ "$status" = 204 ] || fail "queueing: $status"
 done
 call POST /devices/dev1/messages/deviceBound 'q'; expect_status 403 "51st message"

@@ -1,7 +1,8 @@
 /*
  * check_msg_props.c: unit tests of core/msg_props: bag iteration, percent-decoding, parsing
  * into system/application properties (every §3.2 key in both spellings, every SDK encoding
- * in the traces, bad escapes, size limits), building C2D bags, and round trips.
+ * in the traces, bad escapes, size limits), building C2D bags, round trips, and the same
+ * system properties' HTTPS header names both ways.
  * Bags marked "trace" come from /work/shared/traces; the others from iothub-protocol.md §3.
  */
 #include <check.h>
@@ -676,6 +677,119 @@ START_TEST(msg_props_canonical_name_unknown_null)
 }
 END_TEST
 
+/* ---- HTTPS headers (iothub-protocol.md §3.2 "HTTPS header" column, §7.1) ---- */
+
+/* The table as the doc writes it: header, canonical name. */
+static const char *const http_table[][2] = {
+	{"iothub-messageid", "message-id"},
+	{"iothub-correlationid", "correlation-id"},
+	{"iothub-userid", "user-id"},
+	{"iothub-to", "to"},
+	{"iothub-expiry", "absolute-expiry-time"},
+	{"iothub-ack", "iothub-ack"},
+	{"iothub-contenttype", "iothub-content-type"},
+	{"iothub-contentencoding", "iothub-content-encoding"},
+	{"iothub-creationtimeutc", "iothub-creation-time-utc"},
+	{"iothub-interface-id", "iothub-interface-id"},
+	{"dt-subject", "dt-subject"},
+	{"iothub-messageschema", "iothub-message-schema"},
+};
+
+START_TEST(msg_props_from_http_header_table_any_case)
+{
+	const char *h = http_table[_i][0];
+	const char *c = msg_props_from_http_header(sh_span_str(h));
+	ck_assert_ptr_nonnull(c);
+	ck_assert_str_eq(c, http_table[_i][1]);
+	char upper[64];
+	size_t n = strlen(h);
+	for (size_t k = 0; k <= n; k++)
+		upper[k] = (char)(h[k] >= 'a' && h[k] <= 'z' ? h[k] - 32 : h[k]);
+	c = msg_props_from_http_header(sh_span_str(upper));
+	ck_assert_ptr_nonnull(c);
+	ck_assert_str_eq(c, http_table[_i][1]);
+}
+END_TEST
+
+START_TEST(msg_props_from_http_header_node_trace_spellings)
+{
+	/* trace: node-sdk-device-https.md sendEvent headers */
+	ck_assert_str_eq(msg_props_from_http_header(sh_span_str("IoTHub-MessageId")), "message-id");
+	ck_assert_str_eq(msg_props_from_http_header(sh_span_str("IoTHub-CorrelationId")), "correlation-id");
+	ck_assert_str_eq(msg_props_from_http_header(sh_span_str("iothub-contenttype")), "iothub-content-type");
+	ck_assert_str_eq(msg_props_from_http_header(sh_span_str("iothub-contentencoding")),
+			 "iothub-content-encoding");
+	ck_assert_str_eq(msg_props_from_http_header(sh_span_str("iothub-interface-id")),
+			 "iothub-interface-id");
+	ck_assert_str_eq(msg_props_from_http_header(sh_span_str("dt-subject")), "dt-subject");
+	ck_assert_str_eq(msg_props_from_http_header(sh_span_str("iothub-to")), "to");
+	/* not NUL-terminated: only the span counts */
+	ck_assert_str_eq(msg_props_from_http_header(sh_span_make("iothub-toXYZ", 9)), "to");
+}
+END_TEST
+
+START_TEST(msg_props_from_http_header_other_headers_null)
+{
+	static const char *const other[] = {
+		"iothub-app-alert", "iothub-messageidx", "iothub-message-id", "iothub-", "iothub",
+		"content-type", "Content-Encoding", "authorization", "dt-subjec", "dt-subject:", "",
+		"message-id", "$.mid", "iothub-connection-device-id", "iothub-enqueuedtime",
+	};
+	for (size_t i = 0; i < NELEM(other); i++)
+		ck_assert_msg(msg_props_from_http_header(sh_span_str(other[i])) == NULL, "%s", other[i]);
+	ck_assert_ptr_null(msg_props_from_http_header(sh_span_make(NULL, 0)));
+}
+END_TEST
+
+START_TEST(msg_props_http_header_table)
+{
+	const char *h = msg_props_http_header(http_table[_i][1]);
+	ck_assert_ptr_nonnull(h);
+	ck_assert_str_eq(h, http_table[_i][0]);
+}
+END_TEST
+
+START_TEST(msg_props_http_header_no_header_null)
+{
+	static const char *const none[] = {"iothub-outputname", "Message-Id", "$.mid", "mid", "",
+					   "iothub-connection-device-id", "diag-correlation-context"};
+	for (size_t i = 0; i < NELEM(none); i++)
+		ck_assert_msg(msg_props_http_header(none[i]) == NULL, "%s", none[i]);
+}
+END_TEST
+
+START_TEST(msg_props_http_header_at_lists_table_then_null)
+{
+	size_t i = 0;
+	for (; msg_props_http_header_at(i); i++) {
+		ck_assert_uint_lt(i, NELEM(http_table));
+		ck_assert_str_eq(msg_props_http_header_at(i), http_table[i][0]);
+		/* round trip through both directions */
+		const char *c = msg_props_from_http_header(sh_span_str(msg_props_http_header_at(i)));
+		ck_assert_str_eq(msg_props_http_header(c), msg_props_http_header_at(i));
+	}
+	ck_assert_uint_eq(i, NELEM(http_table));
+	ck_assert_ptr_null(msg_props_http_header_at(1000));
+	ck_assert_ptr_null(msg_props_http_header_at(SIZE_MAX));
+}
+END_TEST
+
+START_TEST(msg_props_text_ok_utf8_without_nul)
+{
+	ck_assert(msg_props_text_ok(sh_span_str("")));
+	ck_assert(msg_props_text_ok(sh_span_make(NULL, 0)));
+	ck_assert(msg_props_text_ok(sh_span_str("deg C & more")));
+	ck_assert(msg_props_text_ok(sh_span_str("\xc3\xbc \xe2\x82\xac \xf0\x9f\x98\x80")));
+	static const char *const bad[] = {
+		"\xff", "a\xc3", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\x80", "\xe2\x82",
+	};
+	for (size_t i = 0; i < NELEM(bad); i++)
+		ck_assert_msg(!msg_props_text_ok(sh_span_str(bad[i])), "case %zu", i);
+	ck_assert(!msg_props_text_ok(sh_span_make("a\0b", 3)));
+	ck_assert(msg_props_text_ok(sh_span_make("a\0b", 1)));
+}
+END_TEST
+
 static Suite *msg_props_suite(void)
 {
 	Suite *s = suite_create("msg_props");
@@ -725,6 +839,25 @@ static Suite *msg_props_suite(void)
 	tc = tcase_create("msg_props_canonical_name");
 	tcase_add_loop_test(tc, msg_props_canonical_name_table, 0, NELEM(sys_table));
 	tcase_add_test(tc, msg_props_canonical_name_unknown_null);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("msg_props_from_http_header");
+	tcase_add_loop_test(tc, msg_props_from_http_header_table_any_case, 0, NELEM(http_table));
+	tcase_add_test(tc, msg_props_from_http_header_node_trace_spellings);
+	tcase_add_test(tc, msg_props_from_http_header_other_headers_null);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("msg_props_http_header");
+	tcase_add_loop_test(tc, msg_props_http_header_table, 0, NELEM(http_table));
+	tcase_add_test(tc, msg_props_http_header_no_header_null);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("msg_props_http_header_at");
+	tcase_add_test(tc, msg_props_http_header_at_lists_table_then_null);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("msg_props_text_ok");
+	tcase_add_test(tc, msg_props_text_ok_utf8_without_nul);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,6 +1,8 @@
 /*
- * check_rest_route.c: core/rest_route: every route with its captures, method mismatches (405),
- * unknown paths (404), and bad input (empty, no leading '/', empty segments, trailing '/').
+ * check_rest_route.c: core/rest_route: every route with its captures (the HTTPS device API's
+ * lock tokens too, and "deviceBound" in any case), method mismatches (405), unknown paths
+ * (404), bad input (empty, no leading '/', empty segments, trailing '/'), and which routes
+ * belong to the device API.
  */
 #include <check.h>
 #include <stdlib.h>
@@ -47,6 +49,13 @@ START_TEST(rest_route_match_every_route_captures_ids)
 		{REST_POST, "/twins/dev1/methods", ROUTE_METHOD, "dev1", ""},
 		{REST_POST, "/twins/dev1/modules/m1/methods", ROUTE_METHOD, "dev1", "m1"},
 		{REST_POST, "/devices/dev1/messages/deviceBound", ROUTE_C2D_SEND, "dev1", ""},
+		{REST_POST, "/devices/dev1/messages/devicebound", ROUTE_C2D_SEND, "dev1", ""},
+		{REST_POST, "/devices/dev1/messages/events", ROUTE_D2C_SEND, "dev1", ""},
+		{REST_POST, "/devices/dev1/messages/events/", ROUTE_D2C_SEND, "dev1", ""},
+		{REST_POST, "/devices/dev1/modules/m1/messages/events", ROUTE_D2C_SEND, "dev1", "m1"},
+		{REST_GET, "/devices/dev1/messages/devicebound", ROUTE_C2D_RECEIVE, "dev1", ""},
+		{REST_GET, "/devices/dev1/messages/deviceBound", ROUTE_C2D_RECEIVE, "dev1", ""},
+		{REST_GET, "/devices/dev1/messages/DEVICEBOUND/", ROUTE_C2D_RECEIVE, "dev1", ""},
 		{REST_GET, "/statistics/devices", ROUTE_STATS_DEVICES, "", ""},
 		{REST_GET, "/statistics/service", ROUTE_STATS_SERVICE, "", ""},
 	};
@@ -60,6 +69,28 @@ START_TEST(rest_route_match_every_route_captures_ids)
 }
 END_TEST
 
+START_TEST(rest_route_match_c2d_settle_captures_lock)
+{
+	/* trace: the Node SDK's complete / reject / abandon paths (node-sdk-device-https.md) */
+	struct rest_route r;
+	ck_assert_int_eq(route(REST_DELETE, "/devices/dev1/messages/devicebound/lock-token-1", &r), SH_OK);
+	ck_assert_int_eq(r.id, ROUTE_C2D_SETTLE);
+	ck_assert(sh_span_eq_str(r.device_id, "dev1"));
+	ck_assert(sh_span_eq_str(r.lock_token, "lock-token-1"));
+	ck_assert_uint_eq(r.module_id.len, 0);
+	ck_assert_int_eq(route(REST_POST, "/devices/dev1/messages/devicebound/lock-token-1/abandon", &r),
+			 SH_OK);
+	ck_assert_int_eq(r.id, ROUTE_C2D_ABANDON);
+	ck_assert(sh_span_eq_str(r.lock_token, "lock-token-1"));
+	ck_assert_int_eq(route(REST_DELETE, "/devices/d/messages/deviceBound/c8f985f0-a4fd-4071/", &r),
+			 SH_OK);
+	ck_assert(sh_span_eq_str(r.lock_token, "c8f985f0-a4fd-4071"));
+	/* other routes leave the lock capture empty */
+	ck_assert_int_eq(route(REST_GET, "/devices/dev1/messages/devicebound", &r), SH_OK);
+	ck_assert_uint_eq(r.lock_token.len, 0);
+}
+END_TEST
+
 START_TEST(rest_route_match_wrong_method_is_state)
 {
 	struct rest_route r;
@@ -68,6 +99,13 @@ START_TEST(rest_route_match_wrong_method_is_state)
 	ck_assert_int_eq(route(REST_GET, "/twins/dev1/methods", &r), SH_E_STATE);
 	ck_assert_int_eq(route(REST_OTHER, "/devices", &r), SH_E_STATE);
 	ck_assert_int_eq(route(REST_PUT, "/statistics/devices", &r), SH_E_STATE);
+	ck_assert_int_eq(route(REST_GET, "/devices/dev1/messages/events", &r), SH_E_STATE);
+	ck_assert_int_eq(route(REST_PUT, "/devices/dev1/messages/devicebound", &r), SH_E_STATE);
+	ck_assert_int_eq(route(REST_DELETE, "/devices/dev1/messages/devicebound", &r), SH_E_STATE);
+	ck_assert_int_eq(route(REST_GET, "/devices/dev1/messages/devicebound/lock1", &r), SH_E_STATE);
+	ck_assert_int_eq(route(REST_POST, "/devices/dev1/messages/devicebound/lock1", &r), SH_E_STATE);
+	ck_assert_int_eq(route(REST_DELETE, "/devices/d/messages/devicebound/l/abandon", &r), SH_E_STATE);
+	ck_assert_int_eq(route(REST_GET, "/devices/d/modules/m/messages/events", &r), SH_E_STATE);
 }
 END_TEST
 
@@ -76,7 +114,14 @@ START_TEST(rest_route_match_unknown_or_bad_paths_fail)
 	const char *bad[] = {"", "/", "devices", "//devices", "/devices//", "/devices//modules",
 			     "/twins", "/twins/dev1/modules", "/twins/dev1/modules/m1/methods/x",
 			     "/devicesX", "/statistics", "/jobs/v2", "/twins/dev1/methods/extra",
-			     "/devices/dev1/modules/m1/extra", "/devices/dev1//"};
+			     "/devices/dev1/modules/m1/extra", "/devices/dev1//",
+			     "/devices/dev1/messages", "/devices/dev1/messages/event",
+			     "/devices/dev1/messages/events/x", "/devices/dev1/messages/Events",
+			     "/devices/dev1/messages/deviceBoundX", "/devices/dev1/messages/devicebound//abandon",
+			     "/devices/dev1/messages/devicebound/l/ABANDON",
+			     "/devices/dev1/messages/devicebound/l/abandon/x",
+			     "/devices/dev1/modules/m1/messages/devicebound",
+			     "/devices//messages/events", "/devices/dev1/modules//messages/events"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		struct rest_route r;
 		ck_assert_msg(route(REST_GET, bad[i], &r) == SH_E_NOTFOUND &&
@@ -89,6 +134,20 @@ START_TEST(rest_route_match_unknown_or_bad_paths_fail)
 }
 END_TEST
 
+START_TEST(rest_route_is_device_api_only_device_routes)
+{
+	ck_assert(rest_route_is_device_api(ROUTE_D2C_SEND));
+	ck_assert(rest_route_is_device_api(ROUTE_C2D_RECEIVE));
+	ck_assert(rest_route_is_device_api(ROUTE_C2D_SETTLE));
+	ck_assert(rest_route_is_device_api(ROUTE_C2D_ABANDON));
+	ck_assert(!rest_route_is_device_api(ROUTE_C2D_SEND));   /* the service injects C2D */
+	ck_assert(!rest_route_is_device_api(ROUTE_DEVICE));
+	ck_assert(!rest_route_is_device_api(ROUTE_TWIN));
+	ck_assert(!rest_route_is_device_api(ROUTE_METHOD));
+	ck_assert(!rest_route_is_device_api(ROUTE_STATS_SERVICE));
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("rest_route");
@@ -97,8 +156,12 @@ int main(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("rest_route_match");
 	tcase_add_test(tc, rest_route_match_every_route_captures_ids);
+	tcase_add_test(tc, rest_route_match_c2d_settle_captures_lock);
 	tcase_add_test(tc, rest_route_match_wrong_method_is_state);
 	tcase_add_test(tc, rest_route_match_unknown_or_bad_paths_fail);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("rest_route_is_device_api");
+	tcase_add_test(tc, rest_route_is_device_api_only_device_routes);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -98,5 +98,6 @@ extern const struct cli_verb cli_verbs_registry[];
 extern const struct cli_verb cli_verbs_twin[];
 extern const struct cli_verb cli_verbs_serve[];
 extern const struct cli_verb cli_verbs_ca[];
+extern const struct cli_verb cli_verbs_x509[];
 
 #endif

@@ -21,8 +21,11 @@ static int request_from_opts(struct cli_ctx *ctx, struct sh_identity *req)
 	const char *pk = cli_opt(ctx, "primary-key"), *skey = cli_opt(ctx, "secondary-key");
 	const char *thumbs[2] = {NULL, NULL};
 	int nthumb = cli_opt_all(ctx, "x509-thumbprint", thumbs, 2);
-	if (nthumb && (pk || skey))
-		return cli_error(CLI_USAGE, "--x509-thumbprint and SAS keys exclude each other");
+	bool ca = cli_flag(ctx, "x509-ca");
+	if ((nthumb || ca) && (pk || skey))
+		return cli_error(CLI_USAGE, "X.509 authentication and SAS keys exclude each other");
+	if (nthumb && ca)
+		return cli_error(CLI_USAGE, "--x509-ca and --x509-thumbprint exclude each other");
 	if (pk && strlen(pk) > SH_KEY_MAX)
 		return cli_error(CLI_USAGE, "--primary-key is too long");
 	if (skey && strlen(skey) > SH_KEY_MAX)
@@ -30,7 +33,7 @@ static int request_from_opts(struct cli_ctx *ctx, struct sh_identity *req)
 	for (int i = 0; i < nthumb; i++)
 		if (strlen(thumbs[i]) > SH_THUMB_MAX)
 			return cli_error(CLI_USAGE, "--x509-thumbprint must be 40 or 64 hex digits");
-	req->auth_type = nthumb ? SH_AUTH_SELF_SIGNED : SH_AUTH_SAS;
+	req->auth_type = ca ? SH_AUTH_CA : nthumb ? SH_AUTH_SELF_SIGNED : SH_AUTH_SAS;
 	snprintf(req->primary_key, sizeof req->primary_key, "%s", pk ? pk : "");
 	snprintf(req->secondary_key, sizeof req->secondary_key, "%s", skey ? skey : "");
 	snprintf(req->primary_thumbprint, sizeof req->primary_thumbprint, "%s",
@@ -401,6 +404,7 @@ static const struct cli_opt add_opts[] = {
 	{"primary-key", "KEY", "SAS primary key, base64 of 16-64 bytes (default: generated)"},
 	{"secondary-key", "KEY", "SAS secondary key (default: generated)"},
 	{"x509-thumbprint", "HEX", "selfSigned X.509 thumbprint (repeat for the secondary)"},
+	{"x509-ca", NULL, "X.509 certificateAuthority: a certificate from a registered CA, CN = id"},
 	{"disabled", NULL, "create it disabled"},
 	{"status-reason", "TEXT", "statusReason to record"},
 	{"iot-edge", NULL, "mark the device as an IoT Edge device"},
@@ -410,6 +414,7 @@ static const struct cli_opt module_add_opts[] = {
 	{"primary-key", "KEY", "SAS primary key, base64 of 16-64 bytes (default: generated)"},
 	{"secondary-key", "KEY", "SAS secondary key (default: generated)"},
 	{"x509-thumbprint", "HEX", "selfSigned X.509 thumbprint (repeat for the secondary)"},
+	{"x509-ca", NULL, "X.509 certificateAuthority: a certificate from a registered CA, CN = id"},
 	{"managed-by", "NAME", "managedBy of the module (e.g. IotEdge)"},
 	{NULL, NULL, NULL},
 };

@@ -13,7 +13,7 @@
 #endif
 
 static const struct cli_verb *const verb_tables[] = {
-	cli_verbs_serve, cli_verbs_registry, cli_verbs_twin, cli_verbs_ca,
+	cli_verbs_serve, cli_verbs_registry, cli_verbs_twin, cli_verbs_x509, cli_verbs_ca,
 };
 
 static void print_usage(FILE *out)

@@ -102,23 +102,85 @@ enum hub_auth_result hub_auth_sas(struct sh_hub *hub, const char *device_id, con
 }
 
 enum hub_auth_result hub_auth_x509(struct sh_hub *hub, const char *device_id, const char *module_id,
-				   const char *sha1_hex, const char *sha256_hex,
-				   struct sh_identity *out)
+				   const struct hub_client_cert *cert, struct sh_identity *out)
 {
-	enum hub_auth_result r = identity_usable(hub, device_id, module_id ? module_id : "", out);
+	const char *mod = module_id ? module_id : "";
+	enum hub_auth_result r = identity_usable(hub, device_id, mod, out);
 	if (r != HUB_AUTH_OK)
 		return r;
+	if (out->auth_type == SH_AUTH_CA) {
+		/* The CN names the identity: the device id, or the module id for a module. */
+		const char *want = mod[0] ? mod : device_id;
+		return cert->ca_verified && strcmp(cert->common_name, want) == 0 ? HUB_AUTH_OK
+										  : HUB_AUTH_BAD_SIGNATURE;
+	}
 	if (out->auth_type != SH_AUTH_SELF_SIGNED)
 		return HUB_AUTH_NO_CREDENTIALS;
 	const char *thumbs[2] = {out->primary_thumbprint, out->secondary_thumbprint};
 	for (int i = 0; i < 2; i++) {
 		const char *t = thumbs[i];
 		size_t n = strlen(t);
-		if ((n == 40 && sha1_hex && strcasecmp(t, sha1_hex) == 0) ||
-		    (n == 64 && sha256_hex && strcasecmp(t, sha256_hex) == 0))
+		if ((n == 40 && strcasecmp(t, cert->sha1) == 0) ||
+		    (n == 64 && strcasecmp(t, cert->sha256) == 0))
 			return HUB_AUTH_OK;
 	}
 	return HUB_AUTH_BAD_SIGNATURE;
+}
+
+/* --- X.509 certificate authorities ------------------------------------------------------------ */
+
+static bool valid_ca_name(const char *n)
+{
+	size_t len = strlen(n);
+	if (len == 0 || len > 64)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = n[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '_' || c == '.'))
+			return false;
+	}
+	return true;
+}
+
+sh_rc hub_x509_ca_put(struct sh_hub *hub, const char *name, const char *pem, struct iothub_err *err)
+{
+	if (!valid_ca_name(name)) {
+		iothub_err_set(err, IOTHUB_ARGUMENT_INVALID,
+			       "CA name '%.80s' must be 1-64 letters, digits, '-', '_' or '.'", name);
+		return SH_E_INVALID;
+	}
+	if (!strstr(pem, "-----BEGIN CERTIFICATE-----")) {
+		iothub_err_set(err, IOTHUB_ARGUMENT_INVALID, "CA %s is not a PEM certificate", name);
+		return SH_E_INVALID;
+	}
+	sh_rc rc = hub_op_begin(hub, err);
+	if (rc != SH_OK)
+		return rc;
+	rc = store_x509_ca_put(hub->st, name, pem, hub_now_us(hub));
+	if (rc != SH_OK)
+		hub_store_failed(hub, rc, err);
+	return hub_op_end(hub, rc, err);
+}
+
+sh_rc hub_x509_ca_delete(struct sh_hub *hub, const char *name, struct iothub_err *err)
+{
+	sh_rc rc = hub_op_begin(hub, err);
+	if (rc != SH_OK)
+		return rc;
+	rc = store_x509_ca_delete(hub->st, name);
+	if (rc == SH_E_NOTFOUND)
+		iothub_err_set(err, IOTHUB_ARGUMENT_INVALID, "no CA named %.80s", name);
+	else if (rc != SH_OK)
+		hub_store_failed(hub, rc, err);
+	return hub_op_end(hub, rc, err);
+}
+
+sh_rc hub_x509_ca_each(struct sh_hub *hub,
+		       sh_rc (*fn)(void *arg, const char *name, const char *pem, int64_t added_us),
+		       void *arg)
+{
+	return store_x509_ca_each(hub->st, fn, arg);
 }
 
 enum hub_auth_result hub_auth_service(struct sh_hub *hub, const char *token, size_t token_len,

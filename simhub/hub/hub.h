@@ -170,15 +170,33 @@ enum hub_auth_result hub_auth_sas(struct sh_hub *hub, const char *device_id, con
 				  const char *token, size_t token_len, struct sh_identity *out,
 				  int64_t *expiry_s);
 
+/* What the TLS edge learnt about a client certificate. */
+struct hub_client_cert {
+	char sha1[41];          /* thumbprints, hex */
+	char sha256[65];
+	bool ca_verified;       /* the chain verifies against a CA registered with the hub */
+	char common_name[SH_ID_MAX + 1];
+};
+
 /*
- * Check a TLS client certificate for a device or module connection (iothub-protocol.md §1.4):
- * the identity must use selfSigned authentication and its primary or secondary thumbprint must
- * equal the certificate's SHA-1 (40 hex) or SHA-256 (64 hex) digest, case-insensitively.
- * HUB_AUTH_BAD_SIGNATURE when they differ, HUB_AUTH_NO_CREDENTIALS for a non-X.509 identity.
+ * Check a TLS client certificate for a device or module connection (iothub-protocol.md §1.4).
+ * selfSigned identities: the primary or secondary thumbprint must equal the certificate's
+ * SHA-1 (40 hex) or SHA-256 (64 hex) digest, case-insensitively. certificateAuthority
+ * identities: the chain must verify against a registered CA and the subject CN must be the
+ * device id (the module id for a module; docs/differences.md). HUB_AUTH_BAD_SIGNATURE when the
+ * certificate does not fit, HUB_AUTH_NO_CREDENTIALS for a SAS identity.
  */
 enum hub_auth_result hub_auth_x509(struct sh_hub *hub, const char *device_id, const char *module_id,
-				   const char *sha1_hex, const char *sha256_hex,
-				   struct sh_identity *out);
+				   const struct hub_client_cert *cert, struct sh_identity *out);
+
+/* --- X.509 certificate authorities registered with the hub ---------------------------------------- */
+/* Register (or replace) a CA by name: 1-64 letters, digits, '-', '_', '.'. The PEM text is
+ * checked by the edge that reads it (the hub keeps it as text). */
+sh_rc hub_x509_ca_put(struct sh_hub *hub, const char *name, const char *pem, struct iothub_err *err);
+sh_rc hub_x509_ca_delete(struct sh_hub *hub, const char *name, struct iothub_err *err);
+sh_rc hub_x509_ca_each(struct sh_hub *hub,
+		       sh_rc (*fn)(void *arg, const char *name, const char *pem, int64_t added_us),
+		       void *arg);
 
 /*
  * Check a service SAS token (the Authorization header of the service REST API): signed with a

@@ -30,10 +30,10 @@ struct hub_session *session_new(struct hub_sessions *reg, const struct session_i
 	return s;
 }
 
-void session_set_client_cert(struct hub_session *s, const char *sha1_hex, const char *sha256_hex)
+void session_set_client_cert(struct hub_session *s, const struct hub_client_cert *cert)
 {
-	snprintf(s->cert_sha1, sizeof s->cert_sha1, "%s", sha1_hex);
-	snprintf(s->cert_sha256, sizeof s->cert_sha256, "%s", sha256_hex);
+	s->cert = *cert;
+	s->has_cert = true;
 }
 
 bool session_is_connected(const struct hub_session *s)

@@ -58,8 +58,8 @@ struct hub_session *hub_sessions_find(struct hub_sessions *reg, const char *devi
 /* A new connection. `transport` ("mqtt", "mqtts", "wss") is for logs and events. NULL on no memory. */
 struct hub_session *session_new(struct hub_sessions *reg, const struct session_io *io,
 				const char *transport);
-/* The TLS client certificate's thumbprints (hex, any case), once known, before CONNECT. */
-void session_set_client_cert(struct hub_session *s, const char *sha1_hex, const char *sha256_hex);
+/* What the TLS edge learnt of the client certificate, once known, before CONNECT. */
+void session_set_client_cert(struct hub_session *s, const struct hub_client_cert *cert);
 /* Bytes from the peer, in order. Protocol faults close the connection (io->close). */
 void session_feed(struct hub_session *s, const uint8_t *in, size_t len);
 /* The connection is gone. Ingests the Will on an abnormal close, records the disconnect, frees s. */

@@ -114,8 +114,8 @@ void session_on_connect(struct hub_session *s, const struct mqtt_raw *p)
 	if (c.has_password)
 		ar = hub_auth_sas(s->hub, s->device_id, s->module_id, (const char *)c.password.ptr,
 				  c.password.len, &id, &expiry);
-	else if (s->cert_sha1[0])   /* X.509: the TLS client certificate authenticates */
-		ar = hub_auth_x509(s->hub, s->device_id, s->module_id, s->cert_sha1, s->cert_sha256, &id);
+	else if (s->has_cert)   /* X.509: the TLS client certificate authenticates */
+		ar = hub_auth_x509(s->hub, s->device_id, s->module_id, &s->cert, &id);
 	else
 		ar = HUB_AUTH_NO_CREDENTIALS;
 	if (ar != HUB_AUTH_OK) {

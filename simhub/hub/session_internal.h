@@ -49,8 +49,8 @@ struct hub_session {
 	unsigned subs;
 
 	/* TLS client certificate, when the peer sent one */
-	char cert_sha1[41];
-	char cert_sha256[65];
+	bool has_cert;
+	struct hub_client_cert cert;
 
 	/* identity */
 	char device_id[SH_ID_MAX + 1];

@@ -860,3 +860,28 @@ sh_rc tls_material_dir_for_db(const char *db, char *out, size_t cap, char *err, 
 	}
 	return SH_OK;
 }
+
+sh_rc tls_material_check_ca_pem(const char *pem, char *subject, size_t cap, char *err,
+				size_t errlen)
+{
+	BIO *bio = BIO_new_mem_buf(pem, -1);
+	X509 *cert = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+	X509 *extra = cert ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+	sh_rc rc = SH_E_INVALID;
+	ERR_clear_error();
+	if (!cert)
+		snprintf(err, errlen, "not a PEM certificate");
+	else if (extra)
+		snprintf(err, errlen, "more than one certificate: give the CA certificate alone");
+	else if (X509_check_ca(cert) < 1)
+		snprintf(err, errlen, "not a CA certificate (basicConstraints CA:TRUE is missing)");
+	else {
+		if (subject && cap)
+			X509_NAME_oneline(X509_get_subject_name(cert), subject, (int)cap);
+		rc = SH_OK;
+	}
+	X509_free(extra);
+	X509_free(cert);
+	BIO_free(bio);
+	return rc;
+}

@@ -113,4 +113,13 @@ sh_rc tls_material_sans(const char *cert_path, char (*names)[TLS_MATERIAL_NAME_M
 /* True when `name` is one of the three names every server certificate carries. */
 bool tls_material_is_default_name(const char *name);
 
+/*
+ * Check the PEM text of a CA certificate to register with the hub (X.509 certificateAuthority
+ * devices): it must hold exactly one certificate that parses and is a CA (basicConstraints
+ * CA:TRUE). subject (cap bytes) gets its subject as one line. Returns SH_OK or SH_E_INVALID
+ * with the reason in err.
+ */
+sh_rc tls_material_check_ca_pem(const char *pem, char *subject, size_t cap, char *err,
+				size_t errlen);
+
 #endif

@@ -242,11 +242,26 @@ static const char *const migration_2[] = {
 	NULL,
 };
 
+/*
+ * Version 3: X.509 certificate authorities registered with the hub. A device whose
+ * authentication type is certificateAuthority connects with a certificate chained to one of
+ * them (iothub-protocol.md §1.4). The PEM text is kept as given.
+ */
+static const char *const migration_3[] = {
+	"CREATE TABLE x509_cas (\n"
+	"	name        TEXT PRIMARY KEY,\n"
+	"	pem         TEXT NOT NULL,\n"
+	"	added_us    INTEGER NOT NULL\n"
+	");\n",
+	NULL,
+};
+
 /* migrations[N] brings user_version N-1 to N. */
 static const char *const *const migrations[] = {
 	NULL,            /* version 0: the empty file */
 	migration_1,
 	migration_2,
+	migration_3,
 };
 
 int store_schema_version(void)

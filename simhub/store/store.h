@@ -240,6 +240,16 @@ sh_rc store_c2d_finish(struct sh_store *st, int64_t seq, const char *state, cons
 /* Back to the queue, unlocked; the delivery count grows by `add`. */
 sh_rc store_c2d_requeue(struct sh_store *st, int64_t seq, int add);
 
+/* --- X.509 certificate authorities (x509_cas) ------------------------------------------------ */
+/* Insert or replace a CA by name. */
+sh_rc store_x509_ca_put(struct sh_store *st, const char *name, const char *pem, int64_t added_us);
+/* SH_E_NOTFOUND when there is no CA of that name. */
+sh_rc store_x509_ca_delete(struct sh_store *st, const char *name);
+/* Every CA in name order; rows borrowed for the call. A non-SH_OK callback result stops the walk. */
+sh_rc store_x509_ca_each(struct sh_store *st,
+			 sh_rc (*fn)(void *arg, const char *name, const char *pem, int64_t added_us),
+			 void *arg);
+
 /* --- connection events ---------------------------------------------------------------------- */
 /* Appends one event (connected, disconnected, ...); reason may be NULL. Strings borrowed. */
 sh_rc store_connection_event(struct sh_store *st, const char *device_id, const char *module_id,

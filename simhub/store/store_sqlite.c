@@ -116,6 +116,9 @@ enum stmt_id {
 	S_C2D_FIND_LOCK,
 	S_C2D_FINISH,
 	S_C2D_REQUEUE,
+	S_CA_PUT,
+	S_CA_DELETE,
+	S_CA_EACH,
 	S_COUNT
 };
 
@@ -194,6 +197,10 @@ static const char *const stmt_sql[S_COUNT] = {
 			 "lock_token = NULL WHERE seq = ?1",
 	[S_C2D_REQUEUE] = "UPDATE c2d_messages SET state = 'enqueued', lock_token = NULL, "
 			  "lock_until_us = NULL, delivery_count = delivery_count + ?2 WHERE seq = ?1",
+	[S_CA_PUT] = "INSERT INTO x509_cas (name, pem, added_us) VALUES (?1, ?2, ?3) "
+		     "ON CONFLICT (name) DO UPDATE SET pem = excluded.pem, added_us = excluded.added_us",
+	[S_CA_DELETE] = "DELETE FROM x509_cas WHERE name = ?1",
+	[S_CA_EACH] = "SELECT name, pem, added_us FROM x509_cas ORDER BY name",
 };
 
 struct sh_store {
@@ -1594,4 +1601,57 @@ sh_rc store_c2d_requeue(struct sh_store *st, int64_t seq, int add)
 	sqlite3_bind_int64(s, 1, seq);
 	sqlite3_bind_int(s, 2, add);
 	return c2d_update(st, S_C2D_REQUEUE, "store_c2d_requeue");
+}
+
+/* --- X.509 certificate authorities -------------------------------------------------------------- */
+
+sh_rc store_x509_ca_put(struct sh_store *st, const char *name, const char *pem, int64_t added_us)
+{
+	sh_rc rc = write_guard(st);
+	if (rc != SH_OK)
+		return rc;
+	sqlite3_stmt *s = st->stmt[S_CA_PUT];
+	bind_text(s, 1, name);
+	bind_text(s, 2, pem);
+	sqlite3_bind_int64(s, 3, added_us);
+	return run(st, S_CA_PUT, "store_x509_ca_put");
+}
+
+sh_rc store_x509_ca_delete(struct sh_store *st, const char *name)
+{
+	sh_rc rc = write_guard(st);
+	if (rc != SH_OK)
+		return rc;
+	bind_text(st->stmt[S_CA_DELETE], 1, name);
+	rc = run(st, S_CA_DELETE, "store_x509_ca_delete");
+	if (rc == SH_OK && sqlite3_changes(st->db) == 0) {
+		set_err(st, "no X.509 CA named %s", name);
+		rc = SH_E_NOTFOUND;
+	}
+	return rc;
+}
+
+struct ca_walk {
+	sh_rc (*fn)(void *arg, const char *name, const char *pem, int64_t added_us);
+	void *arg;
+};
+
+static sh_rc ca_row(struct sh_store *st, sqlite3_stmt *s, void *ctx)
+{
+	(void)st;
+	struct ca_walk *w = ctx;
+	return w->fn(w->arg, (const char *)sqlite3_column_text(s, 0),
+		     (const char *)sqlite3_column_text(s, 1), sqlite3_column_int64(s, 2));
+}
+
+sh_rc store_x509_ca_each(struct sh_store *st,
+			 sh_rc (*fn)(void *arg, const char *name, const char *pem, int64_t added_us),
+			 void *arg)
+{
+	struct ca_walk w = {fn, arg};
+	sqlite3_stmt *s = st->stmt[S_CA_EACH];
+	sh_rc rc = not_busy(st, s, "store_x509_ca_each");
+	if (rc != SH_OK)
+		return rc;
+	return walk(st, s, "store_x509_ca_each", ca_row, &w);
 }

@@ -32,7 +32,8 @@ expect() {
 "$SIMHUB" --help | grep -q "usage: simhub VERB" || fail "top-level --help"; ok
 verbs=("serve" "load" "device add" "device list" "device show" "device rm" "device enable"
        "device disable" "module add" "module list" "module show" "module rm" "cs" "policy list"
-       "twin show" "twin patch-desired" "twin patch-tags")
+       "twin show" "twin patch-desired" "twin patch-tags" "ca" "x509-ca add" "x509-ca list"
+       "x509-ca rm")
 for v in "${verbs[@]}"; do
 	# shellcheck disable=SC2086
 	"$SIMHUB" $v --help >"$tmp/help" || fail "'simhub $v --help' failed"

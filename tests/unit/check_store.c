@@ -236,11 +236,42 @@ static int64_t d2c_total(struct sh_store *st)
 	return n;
 }
 
+/* ---- store_x509_ca_* ---- */
+
+static sh_rc collect_ca(void *arg, const char *name, const char *pem, int64_t added_us)
+{
+	char *buf = arg;
+	char line[128];
+	snprintf(line, sizeof line, "%s=%s@%lld;", name, pem, (long long)added_us);
+	strcat(buf, line);
+	return SH_OK;
+}
+
+START_TEST(store_x509_ca_put_each_delete)
+{
+	struct sh_store *st = open_ok(":memory:");
+	char buf[512] = "";
+	ck_assert_int_eq(store_x509_ca_each(st, collect_ca, buf), SH_OK);
+	ck_assert_str_eq(buf, "");
+	ck_assert_int_eq(store_x509_ca_put(st, "zeta", "Z", 2), SH_OK);
+	ck_assert_int_eq(store_x509_ca_put(st, "alpha", "A", 1), SH_OK);
+	ck_assert_int_eq(store_x509_ca_put(st, "alpha", "A2", 3), SH_OK);   /* replace */
+	ck_assert_int_eq(store_x509_ca_each(st, collect_ca, buf), SH_OK);
+	ck_assert_str_eq(buf, "alpha=A2@3;zeta=Z@2;");
+	ck_assert_int_eq(store_x509_ca_delete(st, "alpha"), SH_OK);
+	ck_assert_int_eq(store_x509_ca_delete(st, "alpha"), SH_E_NOTFOUND);
+	buf[0] = '\0';
+	ck_assert_int_eq(store_x509_ca_each(st, collect_ca, buf), SH_OK);
+	ck_assert_str_eq(buf, "zeta=Z@2;");
+	store_close(st);
+}
+END_TEST
+
 /* ---- store_schema_version, store_migration_sql ---- */
 
-START_TEST(store_schema_version_is_two)
+START_TEST(store_schema_version_is_three)
 {
-	ck_assert_int_eq(store_schema_version(), 2);
+	ck_assert_int_eq(store_schema_version(), 3);
 }
 END_TEST
 
@@ -331,10 +362,11 @@ START_TEST(store_open_v1_file_migrates_and_keeps_rows)
 	free(value);
 	append_msg(st, "old-dev", "new table works");  /* d2c_messages came with migration 2 */
 	ck_assert_int_eq(d2c_total(st), 1);
+	ck_assert_int_eq(store_x509_ca_put(st, "root", "PEM", 1), SH_OK);  /* migration 3 */
 	store_close(st);
 
 	db = raw_open(path);
-	ck_assert_int_eq(raw_int(db, "PRAGMA user_version"), 2);
+	ck_assert_int_eq(raw_int(db, "PRAGMA user_version"), store_schema_version());
 	ck_assert_str_eq(raw_text(db, "PRAGMA journal_mode"), "wal");
 	sqlite3_close(db);
 }
@@ -1505,7 +1537,8 @@ static Suite *store_suite(void)
 {
 	Suite *s = suite_create("store");
 
-	ADD(s, "store_schema_version", store_schema_version_is_two);
+	ADD(s, "store_schema_version", store_schema_version_is_three);
+	ADD(s, "store_x509_ca", store_x509_ca_put_each_delete);
 	ADD(s, "store_migration_sql", store_migration_sql_known_versions_listed);
 	ADD(s, "store_open", store_open_memory_succeeds, store_open_new_file_is_wal_current_and_marked,
 	    store_open_reopen_keeps_rows, store_open_v1_file_migrates_and_keeps_rows,

@@ -1,8 +1,9 @@
 'use strict';
 // tests/interop/hub.js: starts a real `simhub serve` for the interop tests and hands them what
 // the Azure IoT Node SDKs need to reach it (connection strings, CA, ports), plus readers for the
-// hub's state (SQLite rows, `simhub twin show`) and a small service REST client signed with the
-// iothubowner SAS. It never patches or wraps the SDKs: they run exactly as an application runs them.
+// hub's state (SQLite rows, the C2D queue, `simhub twin show`) and a small service REST client
+// signed with the iothubowner SAS (twins, methods, C2D injection). It never patches or wraps the
+// SDKs: they run exactly as an application runs them.
 
 const { spawn, execFileSync } = require('node:child_process');
 const crypto = require('node:crypto');
@@ -83,9 +84,53 @@ class FixedPortAgent extends https.Agent {
 	}
 
 	createConnection(options, callback) {
+		this.connections = (this.connections || 0) + 1; // for tests that count the SDK's requests
 		return super.createConnection({ ...options, port: this.fixedPort }, callback);
 	}
 }
+
+// The application properties of an SDK Message as a plain object.
+function appProperties(msg) {
+	const out = {};
+	for (let i = 0; i < msg.properties.count(); i++) {
+		const { key, value } = msg.properties.getItem(i);
+		out[key] = value;
+	}
+	return out;
+}
+
+// Collects a client's 'message' events (C2D). listen() adds the listener, which makes the SDK
+// subscribe (MQTT) or start polling (HTTP); next() resolves the next message, arrived or not,
+// within MS; pending() counts messages nobody asked for yet; stop() removes the listener.
+function messageQueue(client, ms = 15000) {
+	const arrived = [];
+	const waiting = [];
+	const onMessage = (msg) => {
+		if (waiting.length) waiting.shift()(msg);
+		else arrived.push(msg);
+	};
+	return {
+		listen() { client.on('message', onMessage); },
+		stop() { client.removeListener('message', onMessage); },
+		next(what = 'C2D message') {
+			if (arrived.length) return Promise.resolve(arrived.shift());
+			let resolver;
+			const p = new Promise((resolve) => { resolver = resolve; waiting.push(resolve); });
+			return withTimeout(p, ms, what).catch((e) => {
+				waiting.splice(waiting.indexOf(resolver), 1);
+				throw e;
+			});
+		},
+		pending() { return arrived.length; },
+	};
+}
+
+// The SDK transports by name, loaded when first used.
+const TRANSPORTS = {
+	Mqtt: () => require('azure-iot-device-mqtt').Mqtt,
+	MqttWs: () => require('azure-iot-device-mqtt').MqttWs,
+	Http: () => require('azure-iot-device-http').Http,
+};
 
 class Hub {
 	constructor(dir, child, ready, stderr) {
@@ -142,37 +187,70 @@ class Hub {
 		return this.sql(`SELECT * FROM d2c_messages_view WHERE device_id = ${q(deviceId)} AND ${mod} ORDER BY seq`);
 	}
 
-	// SDK options that make a transport reach this hub: the CA, and for MqttWs the https port.
-	sdkOptions(transportName) {
+	// The C2D queue of DEVICE_ID, oldest first (table c2d_messages: state, outcome, delivery_count,
+	// lock_token, message_id, properties as JSON text).
+	c2dRows(deviceId) {
+		const id = String(deviceId).replace(/'/g, "''");
+		return this.sql(`SELECT seq, message_id, state, outcome, delivery_count, lock_token, properties,
+			CAST(body AS TEXT) AS body_text FROM c2d_messages WHERE device_id = '${id}' ORDER BY seq`);
+	}
+
+	// The c2d_messages row of MESSAGE_ID once PRED(row) holds, polled every 25 ms for up to MS
+	// (MQTT settles on the SDK's PUBACK, which no SDK call waits for).
+	async c2dRowWhen(deviceId, messageId, pred, ms = 5000) {
+		const deadline = Date.now() + ms;
+		for (;;) {
+			const row = this.c2dRows(deviceId).find((r) => r.message_id === messageId);
+			if (row && pred(row)) return row;
+			if (Date.now() > deadline) {
+				throw new Error(`c2d message ${messageId} of ${deviceId}: condition not met within ${ms} ms; row ${JSON.stringify(row)}`);
+			}
+			await sleep(25);
+		}
+	}
+
+	// SDK options that make a transport reach this hub: the CA, for MqttWs and Http the https port.
+	// Http (azure-iot-device-http) always dials HostName on :443 and passes the documented
+	// `http.agent` option to every request, so the same FixedPortAgent moves it to the https port.
+	// Its setOptions calls back only when a receive policy is part of the options (without one the
+	// promise never settles, node-sdk-device-https.md), so Http always gets one: C2D polling every
+	// POLLSECONDS (the SDK's default is 1 s; shorter keeps the suite fast).
+	sdkOptions(transportName, pollSeconds = 0.2) {
 		const options = { ca: this.ca };
 		if (transportName === 'MqttWs') {
 			options.mqtt = { webSocketAgent: new FixedPortAgent(this.ready.https, { ca: this.ca }) };
+		} else if (transportName === 'Http') {
+			options.http = {
+				agent: new FixedPortAgent(this.ready.https, { ca: this.ca }),
+				receivePolicy: { interval: pollSeconds },
+			};
 		}
 		return options;
 	}
 
 	// Creates (not opens) an SDK client for IDENTITY ("dev1" or "dev1/mod1") over TRANSPORT
-	// ('Mqtt' or 'MqttWs', the azure-iot-device-mqtt transports). Mqtt reaches simhub's mqtts
-	// port through GatewayHostName=localhost:PORT as `simhub cs --gateway` prints it (the SDK
-	// dials the gateway's host and port and still signs for HostName); MqttWs uses the connection
-	// string as printed plus the webSocketAgent option. KEY, when given, replaces the key.
-	async client(identity, transport, key) {
-		if (transport !== 'Mqtt' && transport !== 'MqttWs') throw new Error(`unknown transport ${transport}`);
+	// ('Mqtt' or 'MqttWs', the azure-iot-device-mqtt transports, or 'Http', azure-iot-device-http).
+	// Mqtt reaches simhub's mqtts port through GatewayHostName=localhost:PORT as `simhub cs
+	// --gateway` prints it (the SDK dials the gateway's host and port and still signs for
+	// HostName); MqttWs and Http use the connection string as printed plus the agent options of
+	// sdkOptions(). KEY, when given, replaces the key; OPTIONS, when given, replace top-level
+	// members of sdkOptions() (e.g. an `http` with an agent the test keeps).
+	async client(identity, transport, key, options) {
+		if (!TRANSPORTS[transport]) throw new Error(`unknown transport ${transport}`);
 		const gateway = transport === 'Mqtt' ? `localhost:${this.ready.mqtts}` : undefined;
 		let cs = this.connectionString(identity, gateway);
 		if (key) cs = cs.replace(/SharedAccessKey=[^;]*/, `SharedAccessKey=${key}`);
-		return this.clientFromConnectionString(cs, transport);
+		return this.clientFromConnectionString(cs, transport, options);
 	}
 
 	// Same as client() for a connection string written by the test (e.g. an unknown identity).
-	// Mqtt needs the GatewayHostName=localhost:PORT of this hub in CS; MqttWs does not.
-	async clientFromConnectionString(cs, transport) {
+	// Mqtt needs the GatewayHostName=localhost:PORT of this hub in CS; MqttWs and Http do not.
+	async clientFromConnectionString(cs, transport, options) {
 		const device = require('azure-iot-device');
-		const mqtt = require('azure-iot-device-mqtt');
 		const Kind = /(^|;)ModuleId=/.test(cs) ? device.ModuleClient : device.Client;
-		const client = Kind.fromConnectionString(cs, mqtt[transport]);
+		const client = Kind.fromConnectionString(cs, TRANSPORTS[transport]());
 		this.track(client);
-		await client.setOptions(this.sdkOptions(transport));
+		await withTimeout(client.setOptions({ ...this.sdkOptions(transport), ...options }), 5000, 'setOptions');
 		return client;
 	}
 
@@ -205,8 +283,10 @@ class Hub {
 	}
 
 	// One service REST call on the https port; resolves {status, headers, body (parsed JSON or text)}.
+	// BODY: an object is sent as JSON; a string or Buffer is sent as it is (HEADERS say its type).
 	service(method, pathAndQuery, body, headers = {}) {
-		const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+		const raw = typeof body === 'string' || Buffer.isBuffer(body);
+		const payload = body === undefined ? undefined : Buffer.from(raw ? body : JSON.stringify(body));
 		const sep = pathAndQuery.includes('?') ? '&' : '?';
 		return new Promise((resolve, reject) => {
 			const req = https.request({
@@ -220,7 +300,7 @@ class Hub {
 					'Request-Id': crypto.randomUUID(),
 					'User-Agent': 'simhub-interop-tests',
 					...(payload ? {
-						'Content-Type': 'application/json; charset=utf-8',
+						...(raw ? {} : { 'Content-Type': 'application/json; charset=utf-8' }),
 						'Content-Length': payload.length,
 					} : {}),
 					...headers,
@@ -243,6 +323,41 @@ class Hub {
 			if (payload) req.write(payload);
 			req.end();
 		});
+	}
+
+	// Queues a C2D message for DEVICE_ID through simhub's injection endpoint
+	// (POST /devices/{id}/messages/deviceBound, rest_c2d.c) and asserts the 204. MSG: {body (string
+	// or Buffer), messageId, correlationId, ack, expiry (Date), contentType, app: {name: value}}.
+	// Header form by default: the body as it is, system properties as iothub-* headers (the content
+	// type as Content-Type), app properties as iothub-app-{name} headers (names arrive lower-cased).
+	// With ENVELOPE the JSON envelope form (application/vnd.microsoft.iothub.json; property names
+	// keep their case; a Buffer body travels as base64).
+	async sendC2D(deviceId, msg, { envelope = false } = {}) {
+		const sys = {};
+		if (msg.messageId !== undefined) sys['iothub-messageid'] = msg.messageId;
+		if (msg.correlationId !== undefined) sys['iothub-correlationid'] = msg.correlationId;
+		if (msg.ack !== undefined) sys['iothub-ack'] = msg.ack;
+		if (msg.expiry !== undefined) sys['iothub-expiry'] = msg.expiry.toISOString();
+		if (envelope && msg.contentType !== undefined) sys['iothub-contenttype'] = msg.contentType;
+		if (!envelope && msg.contentType !== undefined) sys['Content-Type'] = msg.contentType;
+		const app = {};
+		for (const [k, v] of Object.entries(msg.app || {})) app[`iothub-app-${k}`] = v;
+		const path = `/devices/${encodeURIComponent(deviceId)}/messages/deviceBound`;
+		let res;
+		if (envelope) {
+			const body = Buffer.from(msg.body);
+			const binary = Buffer.isBuffer(msg.body);
+			res = await this.service('POST', path, JSON.stringify({
+				body: binary ? body.toString('base64') : msg.body,
+				base64Encoded: binary,
+				properties: { ...sys, ...app },
+			}), { 'Content-Type': 'application/vnd.microsoft.iothub.json' });
+		} else {
+			res = await this.service('POST', path, Buffer.from(msg.body), { ...sys, ...app });
+		}
+		if (res.status !== 204) {
+			throw new Error(`C2D injection for ${deviceId}: HTTP ${res.status} ${JSON.stringify(res.body)}`);
+		}
 	}
 
 	// Closes the tracked clients, sends SIGTERM, waits for the exit (SIGKILL after 10 s), removes
@@ -308,4 +423,6 @@ async function startHub({ fixture = defaultFixture(), extraArgs = [] } = {}) {
 	}
 }
 
-module.exports = { startHub, defaultFixture, KEYS, FixedPortAgent, withTimeout, sleep, simhubBinary };
+module.exports = {
+	startHub, defaultFixture, KEYS, FixedPortAgent, withTimeout, sleep, simhubBinary, appProperties, messageQueue,
+};

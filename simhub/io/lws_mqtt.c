@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
@@ -151,6 +152,30 @@ static void conn_rx(struct io_conn *c, const void *in, size_t len)
 }
 
 /*
+ * lws 4.1 hands a raw TLS connection one TLS record per loop turn, and MQTT clients send one
+ * record per packet, so a busy TLS connection would get one message per turn and one PUBACK
+ * write per message. After lws's RX, read on from the same SSL object until it has nothing
+ * (bounded, for fairness between connections), so a round of events takes what each client
+ * sent and the group commit answers it in one write. OpenSSL errors of the last, empty read are
+ * cleared so lws's own next read starts clean; a real error or close shows up to lws there.
+ */
+static void drain_tls(struct io_conn *c, struct lws *wsi)
+{
+	SSL *ssl = lws_get_ssl(wsi);
+	if (!ssl)
+		return;
+	unsigned char buf[16384];
+	for (int i = 0; i < 64 && c->sess && !c->close_pending; i++) {
+		int n = SSL_read(ssl, buf, (int)sizeof buf);
+		if (n <= 0) {
+			ERR_clear_error();
+			break;
+		}
+		conn_rx(c, buf, (size_t)n);
+	}
+}
+
+/*
  * WRITEABLE: write one slice of the head chunk; ask again while anything is left. Returns -1
  * to close once the queue is empty and a close was asked.
  */
@@ -201,6 +226,8 @@ int io_callback_mqtt_raw(struct lws *wsi, enum lws_callback_reasons reason, void
 			take_client_cert(c, wsi);
 		}
 		conn_rx(c, in, len);
+		if (lws_is_ssl(wsi))
+			drain_tls(c, wsi);
 		return 0;
 	case LWS_CALLBACK_RAW_WRITEABLE:
 		return conn_writeable(c);

@@ -6,7 +6,7 @@
 # C2D injection and its limits (403004, 413001, 400004), and statistics.
 set -euo pipefail
 : "${SIMHUB:?set by ctest}" "${SIMHUB_BUILD_DIR:?}"
-for tool in curl jq openssl sqlite3; do command -v "$tool" >/dev/null || { echo "missing $tool"; exit 1; }; done
+for tool in curl jq openssl sqlite3 mosquitto_sub; do command -v "$tool" >/dev/null || { echo "missing $tool"; exit 1; }; done
 tmp=$(mktemp -d)
 pid=
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$tmp"' EXIT
@@ -114,14 +114,37 @@ call POST /twins/nope/methods '{"methodName":"reboot"}'; expect_status 404 "unkn
 call POST /twins/dev1/methods '{"methodName":"re boot"}'; expect_status 400 "bad method name"
 call POST /twins/dev1/methods '{"methodName":"x","responseTimeoutInSeconds":1}'; expect_status 400 "timeout under 5"
 
+# --- what a real MQTT client (mosquitto_sub) receives from the service side ------------------------------
+"$SIMHUB" device add sub1 --db "$db" >/dev/null
+subtok=$("$SIMHUB" cs sub1 --expiry 1h --db "$db")
+mqtt=$(jq .mqtt "$tmp/ready.json")
+mosquitto_sub -h 127.0.0.1 -p "$mqtt" -i sub1 -u "localhost/sub1/?api-version=2021-04-12" -P "$subtok" \
+	-q 1 -t '$iothub/twin/PATCH/properties/desired/#' -t 'devices/sub1/messages/devicebound/#' \
+	-v -C 2 -W 15 >"$tmp/sub.out" 2>"$tmp/sub.err" &
+subpid=$!
+# The C2D message is queued first and delivered when the SUBSCRIBE arrives; once its row is
+# completed (the PUBACK came), the subscription (one SUBSCRIBE for both filters) is in place and
+# the desired push, which is never queued, will reach the client.
+call POST /devices/sub1/messages/deviceBound 'to-sub1' -H 'iothub-messageid: s1'; expect_status 204 "c2d for sub1"
+for _ in $(seq 1 200); do
+	[ "$(sqlite3 "$db" "select state from c2d_messages where device_id = 'sub1'")" = completed ] && break
+	sleep 0.05
+done
+call PATCH /twins/sub1 '{"properties":{"desired":{"rate":9}}}' -H 'If-Match: "*"'; expect_status 200 "desired for sub1"
+wait "$subpid" || fail "mosquitto_sub: $(cat "$tmp/sub.err") $(cat "$tmp/sub.out")"
+grep -qx '$iothub/twin/PATCH/properties/desired/?$version=2 {"rate":9,"$version":2}' "$tmp/sub.out" ||
+	fail "desired push seen by mosquitto_sub: $(cat "$tmp/sub.out")"; ok
+grep -qE '^devices/sub1/messages/devicebound/%24.mid=s1&%24.to=%2Fdevices%2Fsub1%2Fmessages%2Fdevicebound.* to-sub1$' "$tmp/sub.out" ||
+	fail "C2D seen by mosquitto_sub: $(cat "$tmp/sub.out")"; ok
+
 # --- C2D injection ----------------------------------------------------------------------------------------------
 call POST /devices/dev1/messages/deviceBound 'hello' -H 'iothub-messageid: m1' -H 'iothub-ack: full'
 expect_status 204 "c2d send"
-[ "$(sqlite3 "$db" "select json_extract(properties, '\$.sys.\"message-id\"') from c2d_messages where seq = 1")" = m1 ] || fail "c2d message id"; ok
+[ "$(sqlite3 "$db" "select json_extract(properties, '\$.sys.\"message-id\"') from c2d_messages where device_id = 'dev1' order by seq limit 1")" = m1 ] || fail "c2d message id"; ok
 call POST /devices/dev1/messages/deviceBound 'with-props' -H 'iothub-app-Color: red' -H 'iothub-app-size: XL'
 expect_status 204 "c2d send with app property headers"
-[ "$(sqlite3 "$db" "select json_extract(properties, '\$.app') from c2d_messages where seq = 2")" = '{"color":"red","size":"XL"}' ] ||
-	fail "c2d app properties: $(sqlite3 "$db" "select properties from c2d_messages where seq = 2")"; ok
+[ "$(sqlite3 "$db" "select json_extract(properties, '\$.app') from c2d_messages where device_id = 'dev1' order by seq limit 1 offset 1")" = '{"color":"red","size":"XL"}' ] ||
+	fail "c2d app properties: $(sqlite3 "$db" "select properties from c2d_messages where device_id = 'dev1'")"; ok
 call POST /devices/dev1/messages/deviceBound 'x' -H 'iothub-ack: maybe'; expect_status 400 "bad ack"
 head -c 70000 /dev/zero | tr '\0' 'a' >"$tmp/big"
 call POST /devices/dev1/messages/deviceBound "$(cat "$tmp/big")"; expect_status 413 "c2d too large"

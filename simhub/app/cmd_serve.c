@@ -224,6 +224,13 @@ static int serve(struct cli_ctx *ctx)
 			return cli_error(CLI_FAIL, "TLS material: %s", err);
 	}
 
+	struct iothub_err rerr = {0};
+	int64_t released = 0;
+	if (hub_c2d_recover(ctx->hub, &released, &rerr) != SH_OK)
+		return cli_fail_hub("cannot recover the C2D queue", &rerr);
+	if (released)
+		fprintf(stderr, "simhub: %lld C2D message%s locked by an earlier run went back to the queue\n",
+			(long long)released, released == 1 ? "" : "s");
 	struct hub_sessions *reg = hub_sessions_new(ctx->hub);
 	if (!reg)
 		return cli_error(CLI_FAIL, "out of memory");

@@ -252,3 +252,15 @@ sh_rc hub_c2d_settle(struct sh_hub *hub, const char *device_id, const char *lock
 		hub->notify.c2d_queued(hub->notify.ctx, device_id);
 	return rc;
 }
+
+sh_rc hub_c2d_recover(struct sh_hub *hub, int64_t *released, struct iothub_err *err)
+{
+	sh_rc rc = hub_op_begin(hub, err);
+	if (rc != SH_OK)
+		return rc;
+	int64_t horizon = hub_now_us(hub) + (int64_t)(HUB_C2D_LOCK_S + 1) * 1000000;
+	rc = store_c2d_release_locks_after(hub->st, horizon, released);
+	if (rc != SH_OK)
+		hub_store_failed(hub, rc, err);
+	return hub_op_end(hub, rc, err);
+}

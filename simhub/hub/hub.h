@@ -286,6 +286,13 @@ enum hub_c2d_outcome {
 sh_rc hub_c2d_settle(struct sh_hub *hub, const char *device_id, const char *lock_token,
 		     enum hub_c2d_outcome outcome, struct iothub_err *err);
 
+/*
+ * At the start of a serving hub: messages still locked by MQTT deliveries of an earlier run
+ * (their locks outlast HUB_C2D_LOCK_S) go back to the queue, delivery count unchanged. HTTPS
+ * receive locks are left to run out as usual. *released (optional) gets the count.
+ */
+sh_rc hub_c2d_recover(struct sh_hub *hub, int64_t *released, struct iothub_err *err);
+
 /* --- group commit for the event loop ------------------------------------------------------------ */
 /*
  * The loop holds one batch open while it handles a round of network events; operations join

@@ -237,6 +237,9 @@ sh_rc store_c2d_find_lock(struct sh_store *st, const char *device_id, const char
 /* Final state: "completed" or "deadlettered", with an outcome ("completed", "rejected", ...). */
 sh_rc store_c2d_finish(struct sh_store *st, int64_t seq, const char *state, const char *outcome,
 		       int64_t now_us);
+/* Back to the queue: every invisible message whose lock runs past until_us (locks held by
+ * MQTT sessions of a simhub that stopped). *count_out (optional) gets how many. */
+sh_rc store_c2d_release_locks_after(struct sh_store *st, int64_t until_us, int64_t *count_out);
 /* Back to the queue, unlocked; the delivery count grows by `add`. */
 sh_rc store_c2d_requeue(struct sh_store *st, int64_t seq, int add);
 

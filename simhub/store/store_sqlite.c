@@ -116,6 +116,7 @@ enum stmt_id {
 	S_C2D_FIND_LOCK,
 	S_C2D_FINISH,
 	S_C2D_REQUEUE,
+	S_C2D_RELEASE_AFTER,
 	S_CA_PUT,
 	S_CA_DELETE,
 	S_CA_EACH,
@@ -197,6 +198,8 @@ static const char *const stmt_sql[S_COUNT] = {
 			 "lock_token = NULL WHERE seq = ?1",
 	[S_C2D_REQUEUE] = "UPDATE c2d_messages SET state = 'enqueued', lock_token = NULL, "
 			  "lock_until_us = NULL, delivery_count = delivery_count + ?2 WHERE seq = ?1",
+	[S_C2D_RELEASE_AFTER] = "UPDATE c2d_messages SET state = 'enqueued', lock_token = NULL, "
+				"lock_until_us = NULL WHERE state = 'invisible' AND lock_until_us > ?1",
 	[S_CA_PUT] = "INSERT INTO x509_cas (name, pem, added_us) VALUES (?1, ?2, ?3) "
 		     "ON CONFLICT (name) DO UPDATE SET pem = excluded.pem, added_us = excluded.added_us",
 	[S_CA_DELETE] = "DELETE FROM x509_cas WHERE name = ?1",
@@ -1590,6 +1593,18 @@ sh_rc store_c2d_finish(struct sh_store *st, int64_t seq, const char *state, cons
 	bind_text(s, 3, outcome);
 	sqlite3_bind_int64(s, 4, now_us);
 	return c2d_update(st, S_C2D_FINISH, "store_c2d_finish");
+}
+
+sh_rc store_c2d_release_locks_after(struct sh_store *st, int64_t until_us, int64_t *count_out)
+{
+	sh_rc rc = write_guard(st);
+	if (rc != SH_OK)
+		return rc;
+	sqlite3_bind_int64(st->stmt[S_C2D_RELEASE_AFTER], 1, until_us);
+	rc = run(st, S_C2D_RELEASE_AFTER, "store_c2d_release_locks_after");
+	if (rc == SH_OK && count_out)
+		*count_out = sqlite3_changes(st->db);
+	return rc;
 }
 
 sh_rc store_c2d_requeue(struct sh_store *st, int64_t seq, int add)

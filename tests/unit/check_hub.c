@@ -761,6 +761,28 @@ START_TEST(hub_c2d_ttl_lock_abandon_and_max_deliveries)
 }
 END_TEST
 
+START_TEST(hub_c2d_recover_releases_mqtt_locks_only)
+{
+	add_device("dev1");
+	ck_assert_int_eq(send_text("dev1", "mqtt", "a"), SH_OK);
+	ck_assert_int_eq(send_text("dev1", "https", "b"), SH_OK);
+	struct hub_c2d_msg m1, m2;
+	ck_assert_int_eq(hub_c2d_receive(hub, "dev1", 3600, &m1, &err), SH_OK);  /* as MQTT locks */
+	ck_assert_int_eq(hub_c2d_receive(hub, "dev1", 60, &m2, &err), SH_OK);    /* as HTTPS locks */
+	int64_t n = -1;
+	ck_assert_int_eq(hub_c2d_recover(hub, &n, &err), SH_OK);
+	ck_assert_int_eq(n, 1);
+	struct hub_c2d_msg again;
+	ck_assert_int_eq(hub_c2d_receive(hub, "dev1", 60, &again, &err), SH_OK);
+	ck_assert_str_eq(cJSON_GetObjectItem(again.sys, "message-id")->valuestring, "a");
+	ck_assert_int_eq(again.delivery_count, 0);
+	ck_assert_int_eq(hub_c2d_settle(hub, "dev1", m2.lock_token, HUB_C2D_COMPLETE, &err), SH_OK);
+	hub_c2d_msg_free(&m1);
+	hub_c2d_msg_free(&m2);
+	hub_c2d_msg_free(&again);
+}
+END_TEST
+
 static Suite *hub_suite(void)
 {
 	Suite *s = suite_create("hub");
@@ -809,6 +831,7 @@ static Suite *hub_suite(void)
 	tcase_add_test(tc, hub_c2d_send_receive_complete);
 	tcase_add_test(tc, hub_c2d_send_limits_and_errors);
 	tcase_add_test(tc, hub_c2d_ttl_lock_abandon_and_max_deliveries);
+	tcase_add_test(tc, hub_c2d_recover_releases_mqtt_locks_only);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("fixtures");

@@ -41,6 +41,9 @@ static const struct {
 	{"devices/*d/modules/*m/messages/events", ROUTE_D2C_SEND, M(REST_POST)},
 	{"statistics/devices", ROUTE_STATS_DEVICES, M(REST_GET)},
 	{"statistics/service", ROUTE_STATS_SERVICE, M(REST_GET)},
+	{"simhub/v1/messages", ROUTE_SIMHUB_MESSAGES, M(REST_GET)},
+	{"simhub/v1/connections", ROUTE_SIMHUB_CONNECTIONS, M(REST_GET)},
+	{"simhub/v1/health", ROUTE_SIMHUB_HEALTH, M(REST_GET)},
 };
 
 /* Next segment of s[*pos..len) (pos points after a '/'); false at the end. */
@@ -106,6 +109,12 @@ bool rest_route_is_device_api(enum rest_route_id id)
 {
 	return id == ROUTE_D2C_SEND || id == ROUTE_C2D_RECEIVE || id == ROUTE_C2D_SETTLE ||
 	       id == ROUTE_C2D_ABANDON;
+}
+
+bool rest_route_is_simhub_api(enum rest_route_id id)
+{
+	return id == ROUTE_SIMHUB_MESSAGES || id == ROUTE_SIMHUB_CONNECTIONS ||
+	       id == ROUTE_SIMHUB_HEALTH;
 }
 
 sh_rc rest_route_match(enum rest_method method, const char *path, size_t len, struct rest_route *out)

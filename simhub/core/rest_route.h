@@ -28,6 +28,10 @@ enum rest_route_id {
 	ROUTE_C2D_RECEIVE,        /* GET    /devices/{id}/messages/deviceBound */
 	ROUTE_C2D_SETTLE,         /* DELETE /devices/{id}/messages/deviceBound/{lock} (?reject) */
 	ROUTE_C2D_ABANDON,        /* POST   /devices/{id}/messages/deviceBound/{lock}/abandon */
+	/* simhub's own read API (docs/api.md), a service token like the registry's. */
+	ROUTE_SIMHUB_MESSAGES,    /* GET    /simhub/v1/messages */
+	ROUTE_SIMHUB_CONNECTIONS, /* GET    /simhub/v1/connections */
+	ROUTE_SIMHUB_HEALTH,      /* GET    /simhub/v1/health */
 };
 
 struct rest_route {
@@ -39,6 +43,9 @@ struct rest_route {
 
 /* True for the routes of the HTTPS device API (device-scoped SAS, not a service token). */
 bool rest_route_is_device_api(enum rest_route_id id);
+
+/* True for the routes of simhub's own API under /simhub/v1 (docs/api.md). */
+bool rest_route_is_simhub_api(enum rest_route_id id);
 
 /* "GET" -> REST_GET ...; REST_OTHER for anything else. */
 enum rest_method rest_method_parse(const char *name);

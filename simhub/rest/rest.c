@@ -22,6 +22,7 @@ struct rest_ctx *rest_new(struct sh_hub *hub, struct hub_sessions *reg)
 	if (rc) {
 		rc->hub = hub;
 		rc->reg = reg;
+		rc->started_us = hub_now_us(hub);
 	}
 	return rc;
 }
@@ -66,6 +67,54 @@ bool rest_query_has(const struct rest_request *req, const char *name)
 			q++;
 	}
 	return false;
+}
+
+/* The value of one hex digit, or -1. */
+static int hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int rest_query_get(const struct rest_request *req, const char *name, char *buf, size_t cap)
+{
+	size_t n = strlen(name);
+	const char *q = req->query;
+	if (cap > 0)
+		buf[0] = '\0';
+	if (!q || n == 0 || cap == 0)
+		return cap == 0 ? -1 : 0;
+	while (*q) {
+		size_t arg = strcspn(q, "&,");
+		if (arg >= n && strncmp(q, name, n) == 0 && (arg == n || q[n] == '=')) {
+			const char *v = q + n + (arg > n ? 1 : 0), *end = q + arg;
+			size_t o = 0;
+			/* lws usually decodes already; decode what is left (a %XX it kept). */
+			while (v < end) {
+				char c = *v++;
+				if (c == '%' && end - v >= 2 && hex_value(v[0]) >= 0 && hex_value(v[1]) >= 0) {
+					c = (char)(hex_value(v[0]) * 16 + hex_value(v[1]));
+					v += 2;
+				}
+				if (o + 1 >= cap) {
+					buf[0] = '\0';
+					return -1;
+				}
+				buf[o++] = c;
+			}
+			buf[o] = '\0';
+			return 1;
+		}
+		q += arg;
+		if (*q)
+			q++;
+	}
+	return 0;
 }
 
 int rest_response_add_header(struct rest_response *resp, const char *name, const char *value)
@@ -188,6 +237,10 @@ static unsigned rights_for(const struct rest_route *r, enum rest_method m)
 	case ROUTE_C2D_SETTLE:
 	case ROUTE_C2D_ABANDON:
 		return 0;   /* the device API: no policy right, a device token (device_auth) */
+	case ROUTE_SIMHUB_MESSAGES:
+	case ROUTE_SIMHUB_CONNECTIONS:
+	case ROUTE_SIMHUB_HEALTH:
+		return SH_RIGHT_REGISTRY_READ | SH_RIGHT_SERVICE_CONNECT;
 	}
 	return 0;
 }
@@ -271,6 +324,10 @@ int rest_handle(struct rest_ctx *rc, const struct rest_request *req, struct rest
 		return rest_methods(rc, &t, req, resp, done, conn);
 	case ROUTE_C2D_SEND:
 		return rest_c2d_send(rc, &t, req, resp);
+	case ROUTE_SIMHUB_MESSAGES:
+	case ROUTE_SIMHUB_CONNECTIONS:
+	case ROUTE_SIMHUB_HEALTH:
+		return rest_simhub(rc, &route, &t, req, resp);
 	default:
 		return rest_devices(rc, &route, &t, req, resp);
 	}

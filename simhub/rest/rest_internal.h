@@ -1,7 +1,7 @@
 /*
  * rest_internal.h: what the REST handlers share: the context, the error and JSON answer
  * helpers, and the per-area handlers (rest_devices.c, rest_twins.c, rest_methods.c,
- * rest_c2d.c, rest_device_api.c).
+ * rest_c2d.c, rest_device_api.c, rest_simhub.c).
  */
 #ifndef SH_REST_INTERNAL_H
 #define SH_REST_INTERNAL_H
@@ -29,6 +29,7 @@ struct rest_ctx {
 	struct sh_hub *hub;
 	struct hub_sessions *reg;
 	struct rest_pending *pending;
+	int64_t started_us;          /* hub time at rest_new, for the health answer's uptime */
 };
 
 /* The parsed target of a request: ids copied out of the path. */
@@ -59,5 +60,20 @@ int rest_methods(struct rest_ctx *rc, const struct rest_target *t, const struct 
 int rest_device_api(struct rest_ctx *rc, const struct rest_route *route,
 		    const struct rest_target *t, const struct rest_request *req,
 		    struct rest_response *resp);
+
+/*
+ * simhub's own read API under /simhub/v1 (rest_simhub.c, docs/api.md); the caller has checked
+ * the service token. Always answers now (returns 1).
+ */
+int rest_simhub(struct rest_ctx *rc, const struct rest_route *route, const struct rest_target *t,
+		const struct rest_request *req, struct rest_response *resp);
+
+/*
+ * Copy the value of query argument `name` (borrowed, exact case) into buf (cap bytes,
+ * NUL-terminated), percent-decoding any %XX left in it. The first occurrence wins; an argument
+ * without '=' has the value "". Returns 1 when found, 0 when absent, -1 when the value does not
+ * fit (buf then holds "").
+ */
+int rest_query_get(const struct rest_request *req, const char *name, char *buf, size_t cap);
 
 #endif

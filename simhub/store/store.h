@@ -199,6 +199,35 @@ sh_rc store_d2c_count(struct sh_store *st, const char *device_id, int64_t *count
 sh_rc store_d2c_each(struct sh_store *st, const char *device_id, int64_t after_seq,
 		     sh_rc (*fn)(void *arg, int64_t seq, const struct sh_d2c_row *row), void *arg);
 
+/*
+ * A filtered, paged read of the messages (simhub's own API). Every filter is optional.
+ *   device_id   NULL: every device; else only that device (its own and its modules' messages,
+ *               unless module_id narrows it).
+ *   module_id   NULL: any; "": the device's own messages only; else that module's.
+ *   from_us     enqueued at or after (INT64_MIN: no bound); to_us: enqueued strictly before
+ *               (INT64_MAX: no bound).
+ *   prop_name   NULL: no property filter; else only messages with an application or system
+ *               property of that exact name whose value is the string prop_value (non-NULL).
+ *   after_seq   only seq > after_seq (0: from the start); limit: at most this many rows
+ *               (<= 0: no limit).
+ */
+struct sh_d2c_query {
+	const char *device_id;
+	const char *module_id;
+	int64_t from_us, to_us;
+	const char *prop_name;
+	const char *prop_value;
+	int64_t after_seq;
+	int64_t limit;
+};
+/*
+ * The messages matching q (borrowed) in seq order, handed to fn as in store_d2c_each.
+ * SH_E_INVALID when prop_name is set without prop_value; the callback's non-SH_OK result stops
+ * the walk and is returned; SH_E_STATE when called again from its own callback.
+ */
+sh_rc store_d2c_query(struct sh_store *st, const struct sh_d2c_query *q,
+		      sh_rc (*fn)(void *arg, int64_t seq, const struct sh_d2c_row *row), void *arg);
+
 /* --- cloud-to-device queue (c2d_messages) ------------------------------------------------------ */
 /*
  * A queued message as read back. Strings and body are malloc'd copies owned by the row: free
@@ -257,5 +286,36 @@ sh_rc store_x509_ca_each(struct sh_store *st,
 /* Appends one event (connected, disconnected, ...); reason may be NULL. Strings borrowed. */
 sh_rc store_connection_event(struct sh_store *st, const char *device_id, const char *module_id,
 			     int64_t at_us, const char *event, const char *reason);
+
+/* One stored connection event as read back; strings borrowed for the callback only. */
+struct sh_conn_event_row {
+	int64_t id;                   /* grows with arrival order */
+	const char *device_id;
+	const char *module_id;        /* "" for the device itself */
+	int64_t at_us;
+	const char *event;            /* "connect", "disconnect", ... */
+	const char *reason;           /* NULL when none was recorded */
+};
+/*
+ * A filtered, paged read of the connection events: fields as in struct sh_d2c_query
+ * (device_id, module_id, from_us/to_us on at_us, after_id like after_seq, limit).
+ */
+struct sh_conn_event_query {
+	const char *device_id;
+	const char *module_id;
+	int64_t from_us, to_us;
+	int64_t after_id;
+	int64_t limit;
+};
+/*
+ * The events matching q (borrowed) in id order. The callback's non-SH_OK result stops the walk
+ * and is returned; SH_E_STATE when called again from its own callback.
+ */
+sh_rc store_connection_event_query(struct sh_store *st, const struct sh_conn_event_query *q,
+				   sh_rc (*fn)(void *arg, const struct sh_conn_event_row *row),
+				   void *arg);
+
+/* The SQLite library's version text ("3.40.1"), static. */
+const char *store_sqlite_version(void);
 
 #endif

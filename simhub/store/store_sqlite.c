@@ -107,7 +107,9 @@ enum stmt_id {
 	S_D2C_COUNT_DEVICE,
 	S_D2C_EACH_ALL,
 	S_D2C_EACH_DEVICE,
+	S_D2C_QUERY,
 	S_CONNECTION_EVENT,
+	S_CONN_EVENT_QUERY,
 	S_C2D_INSERT,
 	S_C2D_COUNT_ACTIVE,
 	S_C2D_EXPIRE,
@@ -178,6 +180,20 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_D2C_EACH_ALL] = "SELECT " D2C_COLS " FROM d2c_messages WHERE seq > ?1 ORDER BY seq",
 	[S_D2C_EACH_DEVICE] = "SELECT " D2C_COLS " FROM d2c_messages "
 			      "WHERE device_id = ?2 AND seq > ?1 ORDER BY seq",
+	/* Optional filters are NULL parameters; properties are matched with json_each, so names
+	 * need no JSON path quoting. */
+	[S_D2C_QUERY] = "SELECT " D2C_COLS " FROM d2c_messages WHERE seq > ?1 "
+			"AND (?2 IS NULL OR device_id = ?2) AND (?3 IS NULL OR module_id = ?3) "
+			"AND enqueued_us >= ?4 AND enqueued_us < ?5 "
+			"AND (?6 IS NULL OR EXISTS (SELECT 1 FROM json_each(app_properties) "
+			"WHERE key = ?6 AND type = 'text' AND value = ?7) "
+			"OR EXISTS (SELECT 1 FROM json_each(system_properties) "
+			"WHERE key = ?6 AND type = 'text' AND value = ?7)) "
+			"ORDER BY seq LIMIT ?8",
+	[S_CONN_EVENT_QUERY] = "SELECT id, device_id, module_id, at_us, event, reason "
+			       "FROM connection_events WHERE id > ?1 "
+			       "AND (?2 IS NULL OR device_id = ?2) AND (?3 IS NULL OR module_id = ?3) "
+			       "AND at_us >= ?4 AND at_us < ?5 ORDER BY id LIMIT ?6",
 	[S_CONNECTION_EVENT] = "INSERT INTO connection_events (device_id, module_id, at_us, event, "
 			       "reason) VALUES (?1, ?2, ?3, ?4, ?5)",
 	[S_C2D_INSERT] = "INSERT INTO c2d_messages (device_id, message_id, properties, body, ack, "
@@ -1405,7 +1421,76 @@ sh_rc store_d2c_each(struct sh_store *st, const char *device_id, int64_t after_s
 	return walk(st, s, "store_d2c_each", d2c_row, &w);
 }
 
+sh_rc store_d2c_query(struct sh_store *st, const struct sh_d2c_query *q,
+		      sh_rc (*fn)(void *arg, int64_t seq, const struct sh_d2c_row *row), void *arg)
+{
+	struct d2c_walk w = { fn, arg };
+	sqlite3_stmt *s = st->stmt[S_D2C_QUERY];
+	sh_rc rc = not_busy(st, s, "store_d2c_query");
+
+	if (rc != SH_OK)
+		return rc;
+	if (q->prop_name != NULL && q->prop_value == NULL) {
+		set_err(st, "store_d2c_query: a property name without a value");
+		return SH_E_INVALID;
+	}
+	sqlite3_bind_int64(s, 1, q->after_seq);
+	bind_text(s, 2, q->device_id);
+	bind_text(s, 3, q->module_id);
+	sqlite3_bind_int64(s, 4, q->from_us);
+	sqlite3_bind_int64(s, 5, q->to_us);
+	bind_text(s, 6, q->prop_name);
+	bind_text(s, 7, q->prop_value);
+	sqlite3_bind_int64(s, 8, q->limit > 0 ? q->limit : -1);
+	return walk(st, s, "store_d2c_query", d2c_row, &w);
+}
+
 /* ---- connection events ------------------------------------------------------------------- */
+
+struct conn_event_walk {
+	sh_rc (*fn)(void *arg, const struct sh_conn_event_row *row);
+	void *arg;
+};
+
+static sh_rc conn_event_row(struct sh_store *st, sqlite3_stmt *s, void *ctx)
+{
+	struct conn_event_walk *w = ctx;
+	struct sh_conn_event_row row;
+
+	(void)st;
+	row.id = sqlite3_column_int64(s, 0);
+	row.device_id = nz(col_text_or_null(s, 1));
+	row.module_id = nz(col_text_or_null(s, 2));
+	row.at_us = sqlite3_column_int64(s, 3);
+	row.event = nz(col_text_or_null(s, 4));
+	row.reason = col_text_or_null(s, 5);
+	return w->fn(w->arg, &row);
+}
+
+sh_rc store_connection_event_query(struct sh_store *st, const struct sh_conn_event_query *q,
+				   sh_rc (*fn)(void *arg, const struct sh_conn_event_row *row),
+				   void *arg)
+{
+	struct conn_event_walk w = { fn, arg };
+	sqlite3_stmt *s = st->stmt[S_CONN_EVENT_QUERY];
+	sh_rc rc = not_busy(st, s, "store_connection_event_query");
+
+	if (rc != SH_OK)
+		return rc;
+	sqlite3_bind_int64(s, 1, q->after_id);
+	bind_text(s, 2, q->device_id);
+	bind_text(s, 3, q->module_id);
+	sqlite3_bind_int64(s, 4, q->from_us);
+	sqlite3_bind_int64(s, 5, q->to_us);
+	sqlite3_bind_int64(s, 6, q->limit > 0 ? q->limit : -1);
+	return walk(st, s, "store_connection_event_query", conn_event_row, &w);
+}
+
+const char *store_sqlite_version(void)
+{
+	return sqlite3_libversion();
+}
+
 
 sh_rc store_connection_event(struct sh_store *st, const char *device_id, const char *module_id,
 			     int64_t at_us, const char *event, const char *reason)

@@ -58,6 +58,9 @@ START_TEST(rest_route_match_every_route_captures_ids)
 		{REST_GET, "/devices/dev1/messages/DEVICEBOUND/", ROUTE_C2D_RECEIVE, "dev1", ""},
 		{REST_GET, "/statistics/devices", ROUTE_STATS_DEVICES, "", ""},
 		{REST_GET, "/statistics/service", ROUTE_STATS_SERVICE, "", ""},
+		{REST_GET, "/simhub/v1/messages", ROUTE_SIMHUB_MESSAGES, "", ""},
+		{REST_GET, "/simhub/v1/connections/", ROUTE_SIMHUB_CONNECTIONS, "", ""},
+		{REST_GET, "/simhub/v1/health", ROUTE_SIMHUB_HEALTH, "", ""},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		struct rest_route r;
@@ -106,6 +109,9 @@ START_TEST(rest_route_match_wrong_method_is_state)
 	ck_assert_int_eq(route(REST_POST, "/devices/dev1/messages/devicebound/lock1", &r), SH_E_STATE);
 	ck_assert_int_eq(route(REST_DELETE, "/devices/d/messages/devicebound/l/abandon", &r), SH_E_STATE);
 	ck_assert_int_eq(route(REST_GET, "/devices/d/modules/m/messages/events", &r), SH_E_STATE);
+	ck_assert_int_eq(route(REST_POST, "/simhub/v1/messages", &r), SH_E_STATE);
+	ck_assert_int_eq(route(REST_DELETE, "/simhub/v1/connections", &r), SH_E_STATE);
+	ck_assert_int_eq(route(REST_PUT, "/simhub/v1/health", &r), SH_E_STATE);
 }
 END_TEST
 
@@ -121,7 +127,9 @@ START_TEST(rest_route_match_unknown_or_bad_paths_fail)
 			     "/devices/dev1/messages/devicebound/l/ABANDON",
 			     "/devices/dev1/messages/devicebound/l/abandon/x",
 			     "/devices/dev1/modules/m1/messages/devicebound",
-			     "/devices//messages/events", "/devices/dev1/modules//messages/events"};
+			     "/devices//messages/events", "/devices/dev1/modules//messages/events",
+			     "/simhub", "/simhub/v1", "/simhub/v2/messages", "/simhub/v1/Messages",
+			     "/simhub/v1/messages/x", "/simhub//v1/health", "/simhub/v1/methods"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		struct rest_route r;
 		ck_assert_msg(route(REST_GET, bad[i], &r) == SH_E_NOTFOUND &&
@@ -145,6 +153,18 @@ START_TEST(rest_route_is_device_api_only_device_routes)
 	ck_assert(!rest_route_is_device_api(ROUTE_TWIN));
 	ck_assert(!rest_route_is_device_api(ROUTE_METHOD));
 	ck_assert(!rest_route_is_device_api(ROUTE_STATS_SERVICE));
+	ck_assert(!rest_route_is_device_api(ROUTE_SIMHUB_MESSAGES));
+}
+END_TEST
+
+START_TEST(rest_route_is_simhub_api_only_simhub_routes)
+{
+	ck_assert(rest_route_is_simhub_api(ROUTE_SIMHUB_MESSAGES));
+	ck_assert(rest_route_is_simhub_api(ROUTE_SIMHUB_CONNECTIONS));
+	ck_assert(rest_route_is_simhub_api(ROUTE_SIMHUB_HEALTH));
+	ck_assert(!rest_route_is_simhub_api(ROUTE_DEVICE_LIST));
+	ck_assert(!rest_route_is_simhub_api(ROUTE_STATS_SERVICE));
+	ck_assert(!rest_route_is_simhub_api(ROUTE_D2C_SEND));
 }
 END_TEST
 
@@ -162,6 +182,9 @@ int main(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("rest_route_is_device_api");
 	tcase_add_test(tc, rest_route_is_device_api_only_device_routes);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("rest_route_is_simhub_api");
+	tcase_add_test(tc, rest_route_is_simhub_api_only_simhub_routes);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -1491,6 +1491,180 @@ START_TEST(store_d2c_each_filters_and_orders_by_seq)
 }
 END_TEST
 
+/* ---- store_d2c_query ---- */
+
+/* Append a one-byte message with times and properties for the query tests. */
+static void append_full(struct sh_store *st, const char *dev, const char *mod, int64_t at,
+			const char *sys, const char *app, const char *body)
+{
+	struct sh_d2c_row row = { .device_id = dev, .module_id = mod, .enqueued_us = at,
+				  .sys_props_json = sys, .app_props_json = app, .body = body,
+				  .body_len = 1 };
+
+	ck_assert_int_eq(store_d2c_append(st, &row, NULL), SH_OK);
+}
+
+static struct sh_d2c_query all_d2c(void)
+{
+	struct sh_d2c_query q = { .from_us = INT64_MIN, .to_us = INT64_MAX };
+
+	return q;
+}
+
+static const char *d2c_query_bodies(struct sh_store *st, const struct sh_d2c_query *q)
+{
+	static struct d2c_seen s;
+
+	memset(&s, 0, sizeof s);
+	ck_assert_int_eq(store_d2c_query(st, q, collect_d2c, &s), SH_OK);
+	ck_assert_int_eq(s.bad, 0);
+	return s.bodies;
+}
+
+START_TEST(store_d2c_query_filters_page_and_properties)
+{
+	struct sh_store *st = open_mem();
+	struct sh_d2c_query q;
+
+	append_full(st, "a", "", 100, "{\"message-id\":\"x1\"}", "{\"color\":\"red\"}", "1");
+	append_full(st, "b", "", 200, NULL, "{\"color\":\"blue\",\"n\":\"5\"}", "2");
+	append_full(st, "a", "m", 300, "{\"message-id\":\"red\"}", NULL, "3");
+	append_full(st, "a", "", 400, NULL, "{\"color\":\"red\",\"odd key.$\":\"v\"}", "4");
+	append_full(st, "a", "n", 500, NULL, "{\"color\":5}", "5");
+
+	q = all_d2c();
+	ck_assert_str_eq(d2c_query_bodies(st, &q), "12345");
+	q.device_id = "a";
+	ck_assert_str_eq(d2c_query_bodies(st, &q), "1345");
+	q.module_id = "";
+	ck_assert_str_eq(d2c_query_bodies(st, &q), "14");
+	q.module_id = "m";
+	ck_assert_str_eq(d2c_query_bodies(st, &q), "3");
+	q = all_d2c();
+	q.module_id = "m";    /* a module name alone matches it under any device */
+	ck_assert_str_eq(d2c_query_bodies(st, &q), "3");
+	q = all_d2c();
+	q.from_us = 200;
+	q.to_us = 400;        /* half-open: 400 itself is out */
+	ck_assert_str_eq(d2c_query_bodies(st, &q), "23");
+	q = all_d2c();
+	q.after_seq = 2;
+	q.limit = 2;
+	ck_assert_str_eq(d2c_query_bodies(st, &q), "34");
+	q.limit = 0;          /* no limit */
+	ck_assert_str_eq(d2c_query_bodies(st, &q), "345");
+	q = all_d2c();
+	q.prop_name = "color";
+	q.prop_value = "red";
+	ck_assert_str_eq(d2c_query_bodies(st, &q), "14");
+	q.prop_name = "message-id";   /* system properties too, by exact name */
+	q.prop_value = "red";
+	ck_assert_str_eq(d2c_query_bodies(st, &q), "3");
+	q.prop_name = "odd key.$";
+	q.prop_value = "v";
+	ck_assert_str_eq(d2c_query_bodies(st, &q), "4");
+	q.prop_name = "color";        /* a number is not the string "5" */
+	q.prop_value = "5";
+	ck_assert_str_eq(d2c_query_bodies(st, &q), "");
+	q.prop_name = "Color";
+	q.prop_value = "red";
+	ck_assert_str_eq(d2c_query_bodies(st, &q), "");
+	q.prop_name = "color' OR 1=1 --";
+	ck_assert_str_eq(d2c_query_bodies(st, &q), "");
+	q = all_d2c();
+	q.device_id = "nobody";
+	ck_assert_str_eq(d2c_query_bodies(st, &q), "");
+	store_close(st);
+}
+END_TEST
+
+START_TEST(store_d2c_query_name_without_value_fails_invalid)
+{
+	struct sh_store *st = open_mem();
+	struct sh_d2c_query q = all_d2c();
+	struct d2c_seen s;
+
+	memset(&s, 0, sizeof s);
+	append_msg(st, "a", "1");
+	q.prop_name = "color";
+	ck_assert_int_eq(store_d2c_query(st, &q, collect_d2c, &s), SH_E_INVALID);
+	ck_assert_int_eq(s.calls, 0);
+	/* a callback's result stops the walk and comes back */
+	append_msg(st, "a", "2");
+	q.prop_name = NULL;
+	s.stop_after = 1;
+	ck_assert_int_eq(store_d2c_query(st, &q, collect_d2c, &s), SH_E_TOOLARGE);
+	ck_assert_str_eq(s.bodies, "1");
+	store_close(st);
+}
+END_TEST
+
+/* ---- store_connection_event_query ---- */
+
+struct events_seen {
+	char text[256];
+	int64_t last_id;
+	int bad;
+};
+
+static sh_rc collect_events(void *arg, const struct sh_conn_event_row *row)
+{
+	struct events_seen *s = arg;
+	size_t n = strlen(s->text);
+
+	if (row->id <= s->last_id || row->module_id == NULL || row->event == NULL)
+		s->bad++;
+	s->last_id = row->id;
+	snprintf(s->text + n, sizeof s->text - n, "%s/%s/%lld/%s/%s;", row->device_id,
+		 row->module_id, (long long)row->at_us, row->event,
+		 row->reason != NULL ? row->reason : "-");
+	return SH_OK;
+}
+
+START_TEST(store_connection_event_query_filters_and_pages)
+{
+	struct sh_store *st = open_mem();
+	struct sh_conn_event_query q = { .from_us = INT64_MIN, .to_us = INT64_MAX };
+	struct events_seen s;
+
+	ck_assert_int_eq(store_connection_event(st, "a", NULL, 10, "connect", NULL), SH_OK);
+	ck_assert_int_eq(store_connection_event(st, "b", "m", 20, "connect", NULL), SH_OK);
+	ck_assert_int_eq(store_connection_event(st, "a", NULL, 30, "disconnect", "bye"), SH_OK);
+
+	memset(&s, 0, sizeof s);
+	ck_assert_int_eq(store_connection_event_query(st, &q, collect_events, &s), SH_OK);
+	ck_assert_str_eq(s.text, "a//10/connect/-;b/m/20/connect/-;a//30/disconnect/bye;");
+	ck_assert_int_eq(s.bad, 0);
+	q.device_id = "a";
+	memset(&s, 0, sizeof s);
+	ck_assert_int_eq(store_connection_event_query(st, &q, collect_events, &s), SH_OK);
+	ck_assert_str_eq(s.text, "a//10/connect/-;a//30/disconnect/bye;");
+	q.limit = 1;
+	memset(&s, 0, sizeof s);
+	ck_assert_int_eq(store_connection_event_query(st, &q, collect_events, &s), SH_OK);
+	ck_assert_str_eq(s.text, "a//10/connect/-;");
+	q.after_id = s.last_id;
+	memset(&s, 0, sizeof s);
+	ck_assert_int_eq(store_connection_event_query(st, &q, collect_events, &s), SH_OK);
+	ck_assert_str_eq(s.text, "a//30/disconnect/bye;");
+	q = (struct sh_conn_event_query){ .from_us = 20, .to_us = 30 };
+	memset(&s, 0, sizeof s);
+	ck_assert_int_eq(store_connection_event_query(st, &q, collect_events, &s), SH_OK);
+	ck_assert_str_eq(s.text, "b/m/20/connect/-;");
+	q = (struct sh_conn_event_query){ .from_us = INT64_MIN, .to_us = INT64_MAX, .module_id = "" };
+	memset(&s, 0, sizeof s);
+	ck_assert_int_eq(store_connection_event_query(st, &q, collect_events, &s), SH_OK);
+	ck_assert_str_eq(s.text, "a//10/connect/-;a//30/disconnect/bye;");
+	store_close(st);
+}
+END_TEST
+
+START_TEST(store_sqlite_version_is_library_version)
+{
+	ck_assert_str_eq(store_sqlite_version(), sqlite3_libversion());
+}
+END_TEST
+
 /* ---- store_connection_event ---- */
 
 START_TEST(store_connection_event_appends_rows)
@@ -1587,7 +1761,11 @@ static Suite *store_suite(void)
 	    store_d2c_append_bad_row_fails_invalid);
 	ADD(s, "store_d2c_count", store_d2c_count_by_device_and_all);
 	ADD(s, "store_d2c_each", store_d2c_each_filters_and_orders_by_seq);
+	ADD(s, "store_d2c_query", store_d2c_query_filters_page_and_properties,
+	    store_d2c_query_name_without_value_fails_invalid);
 	ADD(s, "store_connection_event", store_connection_event_appends_rows);
+	ADD(s, "store_connection_event_query", store_connection_event_query_filters_and_pages);
+	ADD(s, "store_sqlite_version", store_sqlite_version_is_library_version);
 	return s;
 }
 

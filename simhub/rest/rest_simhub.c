@@ -1,0 +1,371 @@
+/*
+ * rest_simhub.c: simhub's own read API under /simhub/v1 (docs/api.md): the stored
+ * device-to-cloud messages and connection events, filtered and paged, and the health answer.
+ * Read-only: it never writes to the store and never talks to sessions.
+ */
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <libwebsockets.h>
+#include <openssl/crypto.h>
+
+#include "core/base64.h"
+#include "core/isotime.h"
+#include "rest/rest_internal.h"
+#include "store/store.h"
+
+#ifndef SIMHUB_VERSION
+#define SIMHUB_VERSION "0.1.0"
+#endif
+
+#define PAGE_DEFAULT 100
+#define PAGE_MAX 1000
+#define PROP_MAX 512
+
+/* The filters common to both lists, as read from the query string. */
+struct list_args {
+	char device_id[SH_ID_MAX + 1];
+	char module_id[SH_ID_MAX + 1];
+	bool has_device, has_module;
+	int64_t from_us, to_us;
+	int64_t after;            /* the continuation: the last seq or id already given */
+	int64_t limit;
+};
+
+/*
+ * Strict UTF-8 check (no overlong forms, no surrogates, nothing past U+10FFFF) that also
+ * refuses NUL, since a body goes into a C string: such bodies are sent as base64.
+ */
+static bool utf8_text(const uint8_t *s, size_t len)
+{
+	size_t i = 0;
+	while (i < len) {
+		uint8_t c = s[i];
+		size_t n;
+		uint32_t cp, min;
+		if (c == 0)
+			return false;
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if ((c & 0xE0) == 0xC0) {
+			n = 1;
+			cp = c & 0x1Fu;
+			min = 0x80;
+		} else if ((c & 0xF0) == 0xE0) {
+			n = 2;
+			cp = c & 0x0Fu;
+			min = 0x800;
+		} else if ((c & 0xF8) == 0xF0) {
+			n = 3;
+			cp = c & 0x07u;
+			min = 0x10000;
+		} else {
+			return false;
+		}
+		if (len - i - 1 < n)
+			return false;
+		for (size_t k = 1; k <= n; k++) {
+			if ((s[i + k] & 0xC0) != 0x80)
+				return false;
+			cp = (cp << 6) | (s[i + k] & 0x3Fu);
+		}
+		if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+			return false;
+		i += n + 1;
+	}
+	return true;
+}
+
+/* A non-negative decimal int64 with no sign, space or junk; false otherwise. */
+static bool parse_count(const char *s, int64_t *out)
+{
+	int64_t v = 0;
+	if (!*s)
+		return false;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9' || v > (INT64_MAX - 9) / 10)
+			return false;
+		v = v * 10 + (*s - '0');
+	}
+	*out = v;
+	return true;
+}
+
+/*
+ * Read deviceId, moduleId, from, to, limit and continuation. Fills resp with 400 and returns
+ * false on any bad value: an id too long, a time that is not ISO 8601, a limit outside
+ * 1..PAGE_MAX, a continuation that is not a count.
+ */
+static bool list_args_read(const struct rest_request *req, struct rest_response *resp,
+			   bool legacy, struct list_args *a)
+{
+	char buf[64];
+	int r;
+	memset(a, 0, sizeof *a);
+	a->from_us = INT64_MIN;
+	a->to_us = INT64_MAX;
+	a->limit = PAGE_DEFAULT;
+	r = rest_query_get(req, "deviceId", a->device_id, sizeof a->device_id);
+	if (r < 0 || (r > 0 && !a->device_id[0]))
+		goto bad_id;
+	a->has_device = r > 0;
+	r = rest_query_get(req, "moduleId", a->module_id, sizeof a->module_id);
+	if (r < 0)
+		goto bad_id;
+	a->has_module = r > 0;
+	static const char *const times[] = {"from", "to"};
+	for (int i = 0; i < 2; i++) {
+		r = rest_query_get(req, times[i], buf, sizeof buf);
+		if (r == 0)
+			continue;
+		if (r < 0 || isotime_parse(buf, strlen(buf), i == 0 ? &a->from_us : &a->to_us) != SH_OK) {
+			rest_error_code(resp, IOTHUB_ARGUMENT_INVALID, legacy,
+					"%s must be an ISO 8601 time such as 2025-04-01T10:00:00Z",
+					times[i]);
+			return false;
+		}
+	}
+	r = rest_query_get(req, "limit", buf, sizeof buf);
+	if (r != 0 && (r < 0 || !parse_count(buf, &a->limit) || a->limit < 1 || a->limit > PAGE_MAX)) {
+		rest_error_code(resp, IOTHUB_ARGUMENT_INVALID, legacy,
+				"limit must be a whole number from 1 to %d", PAGE_MAX);
+		return false;
+	}
+	r = rest_query_get(req, "continuation", buf, sizeof buf);
+	if (r != 0 && (r < 0 || !parse_count(buf, &a->after))) {
+		rest_error_code(resp, IOTHUB_ARGUMENT_INVALID, legacy,
+				"continuation must be the value a previous page returned");
+		return false;
+	}
+	return true;
+bad_id:
+	rest_error_code(resp, IOTHUB_ARGUMENT_INVALID, legacy,
+			"deviceId and moduleId must be ids of at most %d characters", SH_ID_MAX);
+	return false;
+}
+
+/* A page being filled: the items, how many are wanted, the last key given, whether more exist. */
+struct page {
+	cJSON *items;
+	int64_t want, got, last;
+	bool more;
+	bool nomem;
+};
+
+/* Add a stored JSON object text to o under name, {} when it does not parse. */
+static void add_json_text(cJSON *o, const char *name, const char *text)
+{
+	cJSON *v = text ? cJSON_Parse(text) : NULL;
+	if (!cJSON_IsObject(v)) {
+		cJSON_Delete(v);
+		v = cJSON_CreateObject();
+	}
+	cJSON_AddItemToObject(o, name, v);
+}
+
+/* Body as "body" (valid UTF-8 text without NUL) or "bodyBase64". False when out of memory. */
+static bool add_body(cJSON *o, const void *body, size_t len)
+{
+	const uint8_t *b = body ? body : (const uint8_t *)"";
+	bool ok;
+	if (utf8_text(b, len)) {
+		char *t = malloc(len + 1);
+		if (!t)
+			return false;
+		memcpy(t, b, len);
+		t[len] = '\0';
+		ok = cJSON_AddStringToObject(o, "body", t) != NULL;
+		free(t);
+		return ok;
+	}
+	size_t cap = (len + 2) / 3 * 4 + 1, n = 0;
+	char *t = malloc(cap);
+	if (!t)
+		return false;
+	ok = base64_encode(b, len, t, cap, &n) == SH_OK &&
+	     cJSON_AddStringToObject(o, "bodyBase64", t) != NULL;
+	free(t);
+	return ok;
+}
+
+static sh_rc message_item(void *arg, int64_t seq, const struct sh_d2c_row *row)
+{
+	struct page *p = arg;
+	if (p->got == p->want) {
+		p->more = true;
+		return SH_E_STATE;   /* stop: one row past the page only says that more exist */
+	}
+	cJSON *o = cJSON_CreateObject();
+	char when[ISOTIME_BUF];
+	isotime_format(row->enqueued_us, when);
+	if (!o || !cJSON_AddNumberToObject(o, "seq", (double)seq) ||
+	    !cJSON_AddStringToObject(o, "deviceId", row->device_id) ||
+	    (row->module_id && row->module_id[0] &&
+	     !cJSON_AddStringToObject(o, "moduleId", row->module_id)) ||
+	    !cJSON_AddStringToObject(o, "enqueuedTimeUtc", when)) {
+		cJSON_Delete(o);
+		p->nomem = true;
+		return SH_E_NOMEM;
+	}
+	add_json_text(o, "systemProperties", row->sys_props_json);
+	add_json_text(o, "properties", row->app_props_json);
+	if (!add_body(o, row->body, row->body_len)) {
+		cJSON_Delete(o);
+		p->nomem = true;
+		return SH_E_NOMEM;
+	}
+	cJSON_AddItemToArray(p->items, o);
+	p->got++;
+	p->last = seq;
+	return SH_OK;
+}
+
+static sh_rc event_item(void *arg, const struct sh_conn_event_row *row)
+{
+	struct page *p = arg;
+	if (p->got == p->want) {
+		p->more = true;
+		return SH_E_STATE;
+	}
+	cJSON *o = cJSON_CreateObject();
+	char when[ISOTIME_BUF];
+	isotime_format(row->at_us, when);
+	if (!o || !cJSON_AddNumberToObject(o, "id", (double)row->id) ||
+	    !cJSON_AddStringToObject(o, "deviceId", row->device_id) ||
+	    (row->module_id[0] && !cJSON_AddStringToObject(o, "moduleId", row->module_id)) ||
+	    !cJSON_AddStringToObject(o, "timeUtc", when) ||
+	    !cJSON_AddStringToObject(o, "event", row->event) ||
+	    (row->reason && !cJSON_AddStringToObject(o, "reason", row->reason))) {
+		cJSON_Delete(o);
+		p->nomem = true;
+		return SH_E_NOMEM;
+	}
+	cJSON_AddItemToArray(p->items, o);
+	p->got++;
+	p->last = row->id;
+	return SH_OK;
+}
+
+/*
+ * Answer a walk's outcome: the page under `key` with "continuation" (the last key, as text)
+ * when more rows exist, or 500 when the store or memory failed.
+ */
+static int page_answer(struct rest_ctx *rc, struct page *p, sh_rc walk_rc, const char *key,
+		       struct rest_response *resp, bool legacy)
+{
+	if (walk_rc != SH_OK && !(walk_rc == SH_E_STATE && p->more)) {
+		cJSON_Delete(p->items);
+		rest_error_code(resp, IOTHUB_SERVER_ERROR, legacy, "reading the store failed: %s",
+				p->nomem ? "out of memory" : store_errmsg(hub_store(rc->hub)));
+		return 1;
+	}
+	cJSON *root = cJSON_CreateObject();
+	if (!root) {
+		cJSON_Delete(p->items);
+		rest_error_code(resp, IOTHUB_SERVER_ERROR, legacy, "out of memory");
+		return 1;
+	}
+	cJSON_AddItemToObject(root, key, p->items);
+	if (p->more) {
+		char c[24];
+		snprintf(c, sizeof c, "%" PRId64, p->last);
+		cJSON_AddStringToObject(root, "continuation", c);
+	}
+	rest_json(resp, 200, root);
+	return 1;
+}
+
+static int list_messages(struct rest_ctx *rc, const struct rest_request *req,
+			 struct rest_response *resp, bool legacy)
+{
+	struct list_args a;
+	if (!list_args_read(req, resp, legacy, &a))
+		return 1;
+	char prop[PROP_MAX];
+	int r = rest_query_get(req, "property", prop, sizeof prop);
+	char *colon = r > 0 ? strchr(prop, ':') : NULL;
+	if (r < 0 || (r > 0 && (!colon || colon == prop))) {
+		rest_error_code(resp, IOTHUB_ARGUMENT_INVALID, legacy,
+				"property must be name:value (at most %d bytes)", PROP_MAX - 1);
+		return 1;
+	}
+	if (colon)
+		*colon = '\0';
+	struct sh_d2c_query q = {
+		.device_id = a.has_device ? a.device_id : NULL,
+		.module_id = a.has_module ? a.module_id : NULL,
+		.from_us = a.from_us,
+		.to_us = a.to_us,
+		.prop_name = colon ? prop : NULL,
+		.prop_value = colon ? colon + 1 : NULL,
+		.after_seq = a.after,
+		.limit = a.limit + 1,
+	};
+	struct page p = { .items = cJSON_CreateArray(), .want = a.limit };
+	if (!p.items) {
+		rest_error_code(resp, IOTHUB_SERVER_ERROR, legacy, "out of memory");
+		return 1;
+	}
+	sh_rc w = store_d2c_query(hub_store(rc->hub), &q, message_item, &p);
+	return page_answer(rc, &p, w, "messages", resp, legacy);
+}
+
+static int list_connections(struct rest_ctx *rc, const struct rest_request *req,
+			    struct rest_response *resp, bool legacy)
+{
+	struct list_args a;
+	if (!list_args_read(req, resp, legacy, &a))
+		return 1;
+	struct sh_conn_event_query q = {
+		.device_id = a.has_device ? a.device_id : NULL,
+		.module_id = a.has_module ? a.module_id : NULL,
+		.from_us = a.from_us,
+		.to_us = a.to_us,
+		.after_id = a.after,
+		.limit = a.limit + 1,
+	};
+	struct page p = { .items = cJSON_CreateArray(), .want = a.limit };
+	if (!p.items) {
+		rest_error_code(resp, IOTHUB_SERVER_ERROR, legacy, "out of memory");
+		return 1;
+	}
+	sh_rc w = store_connection_event_query(hub_store(rc->hub), &q, event_item, &p);
+	return page_answer(rc, &p, w, "events", resp, legacy);
+}
+
+static int health(struct rest_ctx *rc, struct rest_response *resp)
+{
+	int64_t up = (hub_now_us(rc->hub) - rc->started_us) / 1000000;
+	cJSON *o = cJSON_CreateObject();
+	cJSON *v = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "status", "ok");
+	cJSON_AddStringToObject(o, "version", SIMHUB_VERSION);
+	cJSON_AddNumberToObject(o, "schema", store_schema_version());
+	cJSON_AddNumberToObject(o, "uptimeSeconds", (double)(up > 0 ? up : 0));
+	cJSON_AddStringToObject(v, "simhub", SIMHUB_VERSION);
+	cJSON_AddStringToObject(v, "sqlite", store_sqlite_version());
+	cJSON_AddStringToObject(v, "libwebsockets", lws_get_library_version());
+	cJSON_AddStringToObject(v, "openssl", OpenSSL_version(OPENSSL_VERSION));
+	cJSON_AddItemToObject(o, "versions", v);
+	rest_json(resp, 200, o);
+	return 1;
+}
+
+int rest_simhub(struct rest_ctx *rc, const struct rest_route *route, const struct rest_target *t,
+		const struct rest_request *req, struct rest_response *resp)
+{
+	switch (route->id) {
+	case ROUTE_SIMHUB_MESSAGES:
+		return list_messages(rc, req, resp, t->legacy_errors);
+	case ROUTE_SIMHUB_CONNECTIONS:
+		return list_connections(rc, req, resp, t->legacy_errors);
+	default:
+		return health(rc, resp);
+	}
+}

@@ -26,6 +26,7 @@ static const struct {
 	unsigned methods;
 } routes[] = {
 	{"devices", ROUTE_DEVICE_LIST, M(REST_GET)},
+	{"devices/query", ROUTE_QUERY, M(REST_POST)},
 	{"devices/*d", ROUTE_DEVICE, M(REST_GET) | M(REST_PUT) | M(REST_DELETE)},
 	{"devices/*d/modules", ROUTE_MODULE_LIST, M(REST_GET)},
 	{"devices/*d/modules/*m", ROUTE_MODULE, M(REST_GET) | M(REST_PUT) | M(REST_DELETE)},

@@ -22,6 +22,7 @@ enum rest_route_id {
 	ROUTE_METHOD,             /* POST   /twins/{id}[/modules/{mid}]/methods */
 	ROUTE_STATS_DEVICES,      /* GET    /statistics/devices */
 	ROUTE_STATS_SERVICE,      /* GET    /statistics/service */
+	ROUTE_QUERY,              /* POST   /devices/query */
 	ROUTE_C2D_SEND,           /* POST   /devices/{id}/messages/deviceBound (service side) */
 	/* The HTTPS device API (§7); "deviceBound" matches in any case (Node and C: devicebound). */
 	ROUTE_D2C_SEND,           /* POST   /devices/{id}[/modules/{mid}]/messages/events */

@@ -225,6 +225,8 @@ static unsigned rights_for(const struct rest_route *r, enum rest_method m)
 	case ROUTE_STATS_SERVICE:
 	case ROUTE_C2D_SEND:
 		return SH_RIGHT_SERVICE_CONNECT;
+	case ROUTE_QUERY:
+		return SH_RIGHT_SERVICE_CONNECT | SH_RIGHT_REGISTRY_READ;
 	case ROUTE_DEVICE_LIST:
 	case ROUTE_MODULE_LIST:
 	case ROUTE_STATS_DEVICES:
@@ -324,6 +326,8 @@ int rest_handle(struct rest_ctx *rc, const struct rest_request *req, struct rest
 		return rest_methods(rc, &t, req, resp, done, conn);
 	case ROUTE_C2D_SEND:
 		return rest_c2d_send(rc, &t, req, resp);
+	case ROUTE_QUERY:
+		return rest_query(rc, &t, req, resp);
 	case ROUTE_SIMHUB_MESSAGES:
 	case ROUTE_SIMHUB_CONNECTIONS:
 	case ROUTE_SIMHUB_HEALTH:

@@ -52,6 +52,8 @@ int rest_devices(struct rest_ctx *rc, const struct rest_route *route, const stru
 		 const struct rest_request *req, struct rest_response *resp);
 int rest_twins(struct rest_ctx *rc, const struct rest_target *t, const struct rest_request *req,
 	       struct rest_response *resp);
+int rest_query(struct rest_ctx *rc, const struct rest_target *t, const struct rest_request *req,
+	       struct rest_response *resp);
 int rest_c2d_send(struct rest_ctx *rc, const struct rest_target *t, const struct rest_request *req,
 		  struct rest_response *resp);
 int rest_methods(struct rest_ctx *rc, const struct rest_target *t, const struct rest_request *req,

@@ -100,6 +100,29 @@ call PUT /twins/dev1 '{"tags":{"only":"this"},"properties":{"desired":{"k":2}}}'
 expect_status 200 "twin replace"
 [ "$(jq -c '[.tags, .properties.desired.k, (.properties.desired | has("fan"))]' "$tmp/body")" = '[{"only":"this"},2,false]' ] || fail "replace $(jq -c .tags "$tmp/body")"; ok
 
+# --- query ------------------------------------------------------------------------------------------------------
+"$SIMHUB" device add qa --db "$db" >/dev/null
+"$SIMHUB" device add qb --db "$db" >/dev/null
+call PATCH /twins/qa '{"tags":{"site":"lab"}}' -H 'If-Match: "*"'; expect_status 200 "tag qa"
+call POST /devices/query '{"query":"SELECT deviceId FROM devices WHERE tags.site = '\''lab'\''"}'
+expect_status 200 "query with WHERE on tags"
+[ "$(jq -c . "$tmp/body")" = '[{"deviceId":"qa"}]' ] && [ "$(hdr x-ms-item-type)" = Raw ] || fail "query result $(cat "$tmp/body")"; ok
+[ -z "$(hdr x-ms-continuation)" ] || fail "continuation on the last page"; ok
+call POST /devices/query '{"query":"SELECT * FROM devices"}' -H 'x-ms-max-item-count: 2'
+expect_status 200 "query page 1"
+[ "$(jq length "$tmp/body")" = 2 ] && [ "$(hdr x-ms-item-type)" = Twin ] || fail "page 1"; ok
+cont=$(hdr x-ms-continuation); [ -n "$cont" ] || fail "no continuation"; ok
+call POST /devices/query '{"query":"SELECT * FROM devices"}' -H 'x-ms-max-item-count: 2' -H "x-ms-continuation: $cont"
+expect_status 200 "query page 2"
+[ "$(jq -r '.[].deviceId' "$tmp/body" | tr '\n' ' ')" = "qb " ] || fail "page 2: $(jq -c '[.[].deviceId]' "$tmp/body")"; ok
+[ -z "$(hdr x-ms-continuation)" ] || fail "continuation after the last page"; ok
+call POST /devices/query '{"query":"SELECT COUNT() AS n FROM devices"}'; expect_status 200 "count"
+[ "$(jq -c . "$tmp/body")" = '[{"n":3}]' ] || fail "count $(cat "$tmp/body")"; ok
+call POST /devices/query '{"query":"SELECT * FROM devices WHERE"}'; expect_status 400 "query syntax error"
+jq -r '.Message | fromjson | .message' "$tmp/body" | grep -q "line 1, column" || fail "syntax error position"; ok
+call POST /devices/query '{"query":"SELECT * FROM devices"}' -H 'x-ms-max-item-count: 0'; expect_status 400 "page size 0"
+auth="$rread" call POST /devices/query '{"query":"SELECT * FROM devices"}'; expect_status 200 "registryRead may query"
+
 # --- direct methods -------------------------------------------------------------------------------------------
 call POST /twins/dev1/methods '{"methodName":"reboot","payload":{},"responseTimeoutInSeconds":5}'
 expect_status 404 "offline device"

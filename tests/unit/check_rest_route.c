@@ -39,6 +39,8 @@ START_TEST(rest_route_match_every_route_captures_ids)
 		{REST_GET, "/devices", ROUTE_DEVICE_LIST, "", ""},
 		{REST_GET, "/devices/", ROUTE_DEVICE_LIST, "", ""},
 		{REST_GET, "/devices/dev1", ROUTE_DEVICE, "dev1", ""},
+		{REST_POST, "/devices/query", ROUTE_QUERY, "", ""},
+		{REST_GET, "/devices/query", ROUTE_DEVICE, "query", ""},
 		{REST_PUT, "/devices/dev1", ROUTE_DEVICE, "dev1", ""},
 		{REST_DELETE, "/devices/a-._%*?!(),:=@$'", ROUTE_DEVICE, "a-._%*?!(),:=@$'", ""},
 		{REST_GET, "/devices/dev1/modules", ROUTE_MODULE_LIST, "dev1", ""},

@@ -26,6 +26,7 @@ static const struct {
 	unsigned methods;
 } routes[] = {
 	{"devices", ROUTE_DEVICE_LIST, M(REST_GET)},
+	{"devices", ROUTE_BULK, M(REST_POST)},
 	{"devices/query", ROUTE_QUERY, M(REST_POST)},
 	{"devices/*d", ROUTE_DEVICE, M(REST_GET) | M(REST_PUT) | M(REST_DELETE)},
 	{"devices/*d/modules", ROUTE_MODULE_LIST, M(REST_GET)},
@@ -44,6 +45,7 @@ static const struct {
 	{"statistics/service", ROUTE_STATS_SERVICE, M(REST_GET)},
 	{"simhub/v1/messages", ROUTE_SIMHUB_MESSAGES, M(REST_GET)},
 	{"simhub/v1/connections", ROUTE_SIMHUB_CONNECTIONS, M(REST_GET)},
+	{"simhub/v1/methods", ROUTE_SIMHUB_METHODS, M(REST_GET)},
 	{"simhub/v1/health", ROUTE_SIMHUB_HEALTH, M(REST_GET)},
 };
 
@@ -115,7 +117,7 @@ bool rest_route_is_device_api(enum rest_route_id id)
 bool rest_route_is_simhub_api(enum rest_route_id id)
 {
 	return id == ROUTE_SIMHUB_MESSAGES || id == ROUTE_SIMHUB_CONNECTIONS ||
-	       id == ROUTE_SIMHUB_HEALTH;
+	       id == ROUTE_SIMHUB_METHODS || id == ROUTE_SIMHUB_HEALTH;
 }
 
 sh_rc rest_route_match(enum rest_method method, const char *path, size_t len, struct rest_route *out)

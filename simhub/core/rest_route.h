@@ -23,6 +23,7 @@ enum rest_route_id {
 	ROUTE_STATS_DEVICES,      /* GET    /statistics/devices */
 	ROUTE_STATS_SERVICE,      /* GET    /statistics/service */
 	ROUTE_QUERY,              /* POST   /devices/query */
+	ROUTE_BULK,               /* POST   /devices (bulk registry import, §8.2) */
 	ROUTE_C2D_SEND,           /* POST   /devices/{id}/messages/deviceBound (service side) */
 	/* The HTTPS device API (§7); "deviceBound" matches in any case (Node and C: devicebound). */
 	ROUTE_D2C_SEND,           /* POST   /devices/{id}[/modules/{mid}]/messages/events */
@@ -32,6 +33,7 @@ enum rest_route_id {
 	/* simhub's own read API (docs/api.md), a service token like the registry's. */
 	ROUTE_SIMHUB_MESSAGES,    /* GET    /simhub/v1/messages */
 	ROUTE_SIMHUB_CONNECTIONS, /* GET    /simhub/v1/connections */
+	ROUTE_SIMHUB_METHODS,     /* GET    /simhub/v1/methods */
 	ROUTE_SIMHUB_HEALTH,      /* GET    /simhub/v1/health */
 };
 

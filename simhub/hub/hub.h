@@ -218,6 +218,27 @@ sh_rc hub_connection_changed(struct sh_hub *hub, const char *device_id, const ch
 			     bool connected, bool set_state, const char *reason,
 			     struct iothub_err *err);
 
+/* --- method-call records (methods_log.c) ------------------------------------------------------ */
+/*
+ * Record an accepted direct-method call as pending, at hub time. module_id NULL or "" for the
+ * device; payload (borrowed, NULL when absent) is stored as JSON text; timeouts in seconds.
+ * *id_out gets the record's id for hub_method_log_finish.
+ * Returns SH_OK; SH_E_NOMEM; the store's failure with err set (500).
+ */
+sh_rc hub_method_log_begin(struct sh_hub *hub, const char *device_id, const char *module_id,
+			   const char *method, const struct cJSON *payload, int timeout_s,
+			   int connect_timeout_s, int64_t *id_out, struct iothub_err *err);
+/*
+ * Finish record `id` at hub time, once: with the device's `status` and `payload` (borrowed,
+ * may be NULL) when `outcome` is NULL, else with outcome->code (404103 offline, 504101
+ * timeout, anything else failed).
+ * Returns SH_OK; SH_E_NOTFOUND when the record is unknown or already finished; SH_E_NOMEM;
+ * the store's failure, with err set.
+ */
+sh_rc hub_method_log_finish(struct sh_hub *hub, int64_t id, int status,
+			    const struct cJSON *payload, const struct iothub_err *outcome,
+			    struct iothub_err *err);
+
 /*
  * Store one device-to-cloud message from an authenticated connection. `sys` and `app` are
  * JSON objects (borrowed; may be NULL); the hub stamps iothub-connection-device-id (and

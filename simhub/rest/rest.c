@@ -231,6 +231,8 @@ static unsigned rights_for(const struct rest_route *r, enum rest_method m)
 	case ROUTE_MODULE_LIST:
 	case ROUTE_STATS_DEVICES:
 		return SH_RIGHT_REGISTRY_READ;
+	case ROUTE_BULK:
+		return SH_RIGHT_REGISTRY_WRITE;
 	case ROUTE_DEVICE:
 	case ROUTE_MODULE:
 		return m == REST_GET ? SH_RIGHT_REGISTRY_READ : SH_RIGHT_REGISTRY_WRITE;
@@ -241,6 +243,7 @@ static unsigned rights_for(const struct rest_route *r, enum rest_method m)
 		return 0;   /* the device API: no policy right, a device token (device_auth) */
 	case ROUTE_SIMHUB_MESSAGES:
 	case ROUTE_SIMHUB_CONNECTIONS:
+	case ROUTE_SIMHUB_METHODS:
 	case ROUTE_SIMHUB_HEALTH:
 		return SH_RIGHT_REGISTRY_READ | SH_RIGHT_SERVICE_CONNECT;
 	}
@@ -328,8 +331,11 @@ int rest_handle(struct rest_ctx *rc, const struct rest_request *req, struct rest
 		return rest_c2d_send(rc, &t, req, resp);
 	case ROUTE_QUERY:
 		return rest_query(rc, &t, req, resp);
+	case ROUTE_BULK:
+		return rest_bulk(rc, &t, req, resp);
 	case ROUTE_SIMHUB_MESSAGES:
 	case ROUTE_SIMHUB_CONNECTIONS:
+	case ROUTE_SIMHUB_METHODS:
 	case ROUTE_SIMHUB_HEALTH:
 		return rest_simhub(rc, &route, &t, req, resp);
 	default:

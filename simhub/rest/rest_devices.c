@@ -35,8 +35,8 @@ static bool take(const cJSON *o, const char *k, char *dst, size_t cap, struct re
 }
 
 /* A Device or Module JSON body into an identity request for the hub. */
-static bool parse_identity(const cJSON *b, const struct rest_target *t, struct sh_identity *req,
-			   struct rest_response *resp)
+bool rest_parse_identity(const cJSON *b, const struct rest_target *t, struct sh_identity *req,
+			 struct rest_response *resp)
 {
 	bool legacy = t->legacy_errors;
 	memset(req, 0, sizeof *req);
@@ -154,7 +154,7 @@ int rest_devices(struct rest_ctx *rc, const struct rest_route *route, const stru
 		cJSON *b = rest_body_json(req, resp, legacy);
 		if (!b)
 			return 1;
-		bool ok = parse_identity(b, t, &req_id, resp);
+		bool ok = rest_parse_identity(b, t, &req_id, resp);
 		cJSON_Delete(b);
 		if (!ok)
 			return 1;

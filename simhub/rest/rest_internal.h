@@ -22,6 +22,8 @@ struct rest_pending {
 	void *conn;                  /* NULL once cancelled */
 	rest_done_fn done;
 	bool legacy_errors;
+	struct sh_hub *hub;          /* the method-call record's hub; outlives rest_free */
+	int64_t log_id;              /* its record (methods_log.c), 0 when none could be made */
 	struct rest_pending *next;
 };
 
@@ -54,6 +56,19 @@ int rest_twins(struct rest_ctx *rc, const struct rest_target *t, const struct re
 	       struct rest_response *resp);
 int rest_query(struct rest_ctx *rc, const struct rest_target *t, const struct rest_request *req,
 	       struct rest_response *resp);
+/*
+ * POST /devices (rest_bulk.c, iothub-protocol.md §8.2): 1-100 ExportImportDevice items, each
+ * applied on its own; 200 {isSuccessful, errors[], warnings[]}, 400 for a body that is not such
+ * an array. Always answers now (returns 1).
+ */
+int rest_bulk(struct rest_ctx *rc, const struct rest_target *t, const struct rest_request *req,
+	      struct rest_response *resp);
+/*
+ * A Device or Module JSON body into an identity request for the hub (rest_devices.c); the ids
+ * come from t (borrowed). False with resp filled (400004) when the body is invalid.
+ */
+bool rest_parse_identity(const struct cJSON *b, const struct rest_target *t, struct sh_identity *req,
+			 struct rest_response *resp);
 int rest_c2d_send(struct rest_ctx *rc, const struct rest_target *t, const struct rest_request *req,
 		  struct rest_response *resp);
 int rest_methods(struct rest_ctx *rc, const struct rest_target *t, const struct rest_request *req,

@@ -2,7 +2,8 @@
  * rest_methods.c: POST /twins/{id}[/modules/{mid}]/methods (iothub-protocol.md §5): validate the
  * invocation, hand it to the device's session, and answer when the device does:
  * 200 {"status":N,"payload":...}, 404103 when it is not online, 504101 on timeout. The HTTP
- * request stays open meanwhile; the loop keeps serving everyone else.
+ * request stays open meanwhile; the loop keeps serving everyone else. Every accepted call is
+ * recorded (methods_log.c) and its record finished with whatever outcome reaches method_done.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +48,11 @@ static void method_done(void *arg, int status, const cJSON *payload, const struc
 {
 	struct rest_pending *p = arg;
 	unlink_pending(p);
+	if (p->log_id) {
+		struct iothub_err lerr;
+		if (hub_method_log_finish(p->hub, p->log_id, status, payload, err, &lerr) != SH_OK)
+			fprintf(stderr, "simhub: method call record: %s\n", lerr.message);
+	}
 	if (p->conn) {
 		struct rest_response resp;
 		memset(&resp, 0, sizeof resp);
@@ -122,8 +128,19 @@ int rest_methods(struct rest_ctx *rc, const struct rest_target *t, const struct 
 	p->conn = conn;
 	p->done = done;
 	p->legacy_errors = legacy;
+	p->hub = rc->hub;
+	/* The record is best effort: a store failure must not refuse the call itself. */
+	struct iothub_err lerr;
+	if (hub_method_log_begin(rc->hub, t->device_id, t->module_id, name->valuestring, payload,
+				 timeout, connect_timeout, &p->log_id, &lerr) != SH_OK) {
+		fprintf(stderr, "simhub: method call record: %s\n", lerr.message);
+		p->log_id = 0;
+	}
 	if (hub_method_invoke(rc->reg, t->device_id, t->module_id, name->valuestring, payload, timeout,
 			      connect_timeout, method_done, p, &err) != SH_OK) {
+		if (p->log_id &&
+		    hub_method_log_finish(rc->hub, p->log_id, 0, NULL, &err, &lerr) != SH_OK)
+			fprintf(stderr, "simhub: method call record: %s\n", lerr.message);
 		free(p);
 		rest_error(resp, &err, legacy);
 		goto out;

@@ -1,6 +1,7 @@
 /*
  * rest_simhub.c: simhub's own read API under /simhub/v1 (docs/api.md): the stored
- * device-to-cloud messages and connection events, filtered and paged, and the health answer.
+ * device-to-cloud messages, connection events and method-call records, filtered and paged,
+ * and the health answer.
  * Read-only: it never writes to the store and never talks to sessions.
  */
 #include <inttypes.h>
@@ -252,6 +253,53 @@ static sh_rc event_item(void *arg, const struct sh_conn_event_row *row)
 	return SH_OK;
 }
 
+/* A stored JSON text as a value (any JSON type); JSON null when absent or unparsable. */
+static cJSON *json_value(const char *text)
+{
+	cJSON *v = text ? cJSON_Parse(text) : NULL;
+	return v ? v : cJSON_CreateNull();
+}
+
+/*
+ * One method-call record: ids, name, request payload, timeouts in seconds, state, and when it
+ * finished, the device's status and payload or the hub's errorCode.
+ */
+static sh_rc method_item(void *arg, const struct sh_method_call_row *row)
+{
+	struct page *p = arg;
+	if (p->got == p->want) {
+		p->more = true;
+		return SH_E_STATE;
+	}
+	cJSON *o = cJSON_CreateObject();
+	char when[ISOTIME_BUF], done[ISOTIME_BUF];
+	isotime_format(row->invoked_us, when);
+	isotime_format(row->completed_us, done);
+	if (!o || !cJSON_AddNumberToObject(o, "id", (double)row->id) ||
+	    !cJSON_AddStringToObject(o, "deviceId", row->device_id) ||
+	    (row->module_id[0] && !cJSON_AddStringToObject(o, "moduleId", row->module_id)) ||
+	    !cJSON_AddStringToObject(o, "methodName", row->method_name) ||
+	    !cJSON_AddItemToObject(o, "payload", json_value(row->payload)) ||
+	    !cJSON_AddNumberToObject(o, "responseTimeoutInSeconds",
+				     (double)(row->timeout_us / 1000000)) ||
+	    !cJSON_AddNumberToObject(o, "connectTimeoutInSeconds",
+				     (double)(row->connect_timeout_us / 1000000)) ||
+	    !cJSON_AddStringToObject(o, "state", row->state) ||
+	    !cJSON_AddStringToObject(o, "requestedTimeUtc", when) ||
+	    (row->completed_us && !cJSON_AddStringToObject(o, "completedTimeUtc", done)) ||
+	    (row->has_status && !cJSON_AddNumberToObject(o, "status", row->status)) ||
+	    (row->has_status && !cJSON_AddItemToObject(o, "result", json_value(row->result))) ||
+	    (row->error_code && !cJSON_AddNumberToObject(o, "errorCode", row->error_code))) {
+		cJSON_Delete(o);
+		p->nomem = true;
+		return SH_E_NOMEM;
+	}
+	cJSON_AddItemToArray(p->items, o);
+	p->got++;
+	p->last = row->id;
+	return SH_OK;
+}
+
 /*
  * Answer a walk's outcome: the page under `key` with "continuation" (the last key, as text)
  * when more rows exist, or 500 when the store or memory failed.
@@ -339,6 +387,37 @@ static int list_connections(struct rest_ctx *rc, const struct rest_request *req,
 	return page_answer(rc, &p, w, "events", resp, legacy);
 }
 
+static int list_methods(struct rest_ctx *rc, const struct rest_request *req,
+			struct rest_response *resp, bool legacy)
+{
+	struct list_args a;
+	if (!list_args_read(req, resp, legacy, &a))
+		return 1;
+	char name[130];
+	int r = rest_query_get(req, "methodName", name, sizeof name);
+	if (r < 0 || (r > 0 && (!name[0] || strlen(name) > 128))) {
+		rest_error_code(resp, IOTHUB_ARGUMENT_INVALID, legacy,
+				"methodName must be 1 to 128 characters");
+		return 1;
+	}
+	struct sh_method_call_query q = {
+		.device_id = a.has_device ? a.device_id : NULL,
+		.module_id = a.has_module ? a.module_id : NULL,
+		.method_name = r > 0 ? name : NULL,
+		.from_us = a.from_us,
+		.to_us = a.to_us,
+		.after_id = a.after,
+		.limit = a.limit + 1,
+	};
+	struct page p = { .items = cJSON_CreateArray(), .want = a.limit };
+	if (!p.items) {
+		rest_error_code(resp, IOTHUB_SERVER_ERROR, legacy, "out of memory");
+		return 1;
+	}
+	sh_rc w = store_method_call_query(hub_store(rc->hub), &q, method_item, &p);
+	return page_answer(rc, &p, w, "calls", resp, legacy);
+}
+
 static int health(struct rest_ctx *rc, struct rest_response *resp)
 {
 	int64_t up = (hub_now_us(rc->hub) - rc->started_us) / 1000000;
@@ -365,6 +444,8 @@ int rest_simhub(struct rest_ctx *rc, const struct rest_route *route, const struc
 		return list_messages(rc, req, resp, t->legacy_errors);
 	case ROUTE_SIMHUB_CONNECTIONS:
 		return list_connections(rc, req, resp, t->legacy_errors);
+	case ROUTE_SIMHUB_METHODS:
+		return list_methods(rc, req, resp, t->legacy_errors);
 	default:
 		return health(rc, resp);
 	}

@@ -256,12 +256,25 @@ static const char *const migration_3[] = {
 	NULL,
 };
 
+/*
+ * Version 4: method-call records (GET /simhub/v1/methods). A call that waits for its device
+ * keeps its connectTimeout too, and a call the hub answered itself (404103, 504101, ...) keeps
+ * that IoT Hub error code; status stays the device's own status code.
+ */
+static const char *const migration_4[] = {
+	"ALTER TABLE method_calls ADD COLUMN connect_timeout_us INTEGER NOT NULL DEFAULT 0;\n",
+	"ALTER TABLE method_calls ADD COLUMN error_code INTEGER;\n",
+	"CREATE INDEX method_calls_by_time ON method_calls (invoked_us);\n",
+	NULL,
+};
+
 /* migrations[N] brings user_version N-1 to N. */
 static const char *const *const migrations[] = {
 	NULL,            /* version 0: the empty file */
 	migration_1,
 	migration_2,
 	migration_3,
+	migration_4,
 };
 
 int store_schema_version(void)

@@ -29,6 +29,7 @@
 #ifndef SH_STORE_H
 #define SH_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -314,6 +315,74 @@ struct sh_conn_event_query {
 sh_rc store_connection_event_query(struct sh_store *st, const struct sh_conn_event_query *q,
 				   sh_rc (*fn)(void *arg, const struct sh_conn_event_row *row),
 				   void *arg);
+
+/* --- method calls (method_calls) -------------------------------------------------------------- */
+/* How a method call ended; stored as the words 'pending', 'completed', 'timeout', ... */
+enum sh_method_state {
+	SH_METHOD_PENDING,     /* accepted, no outcome yet */
+	SH_METHOD_COMPLETED,   /* the device answered (status and result are its own) */
+	SH_METHOD_TIMEOUT,     /* the hub gave up waiting for the answer */
+	SH_METHOD_OFFLINE,     /* the device was not (or did not become) ready */
+	SH_METHOD_FAILED,      /* any other hub-side failure */
+};
+/* The state's stored word ("pending", ...); "failed" for a value out of range. Static. */
+const char *store_method_state_str(enum sh_method_state s);
+
+/*
+ * Record an accepted method call as pending. module_id NULL or "" for the device itself;
+ * payload_json the request payload as JSON text (NULL when absent). Timeouts in microseconds.
+ * Strings borrowed. *id_out (optional) gets the new row's id.
+ * Returns SH_OK; SH_E_INVALID for an empty device id or method name; SH_E_IO (store_errmsg).
+ */
+sh_rc store_method_call_begin(struct sh_store *st, const char *device_id, const char *module_id,
+			      const char *method_name, const char *payload_json, int64_t invoked_us,
+			      int64_t timeout_us, int64_t connect_timeout_us, int64_t *id_out);
+/*
+ * Finish a pending call, once: `state` (not SH_METHOD_PENDING), the device's `status` and
+ * `result_json` (borrowed, NULL for none) when it answered, else `error_code` (an IoT Hub code
+ * such as 404103; 0 stores NULL). Status is stored only for SH_METHOD_COMPLETED.
+ * Returns SH_OK; SH_E_INVALID for SH_METHOD_PENDING; SH_E_NOTFOUND when no pending call has
+ * that id (unknown, or already finished); SH_E_IO.
+ */
+sh_rc store_method_call_finish(struct sh_store *st, int64_t id, enum sh_method_state state,
+			       int status, const char *result_json, int error_code,
+			       int64_t completed_us);
+
+/* One stored method call as read back; strings borrowed for the callback only. */
+struct sh_method_call_row {
+	int64_t id;                   /* grows with arrival order */
+	const char *device_id;
+	const char *module_id;        /* "" for the device itself */
+	const char *method_name;
+	const char *payload;          /* JSON text, NULL when absent */
+	int64_t timeout_us, connect_timeout_us;
+	const char *state;            /* "pending", "completed", "timeout", "offline", "failed" */
+	bool has_status;              /* status is the device's (completed calls only) */
+	int status;
+	const char *result;           /* the device's JSON answer, NULL when none */
+	int error_code;               /* 0 when none */
+	int64_t invoked_us;
+	int64_t completed_us;         /* 0 while pending */
+};
+/*
+ * A filtered, paged read of the method calls: as struct sh_conn_event_query, plus an exact
+ * method name (NULL for any); from_us/to_us bound invoked_us.
+ */
+struct sh_method_call_query {
+	const char *device_id;
+	const char *module_id;
+	const char *method_name;
+	int64_t from_us, to_us;
+	int64_t after_id;
+	int64_t limit;
+};
+/*
+ * The calls matching q (borrowed) in id order. The callback's non-SH_OK result stops the walk
+ * and is returned; SH_E_STATE when called again from its own callback; SH_E_IO.
+ */
+sh_rc store_method_call_query(struct sh_store *st, const struct sh_method_call_query *q,
+			      sh_rc (*fn)(void *arg, const struct sh_method_call_row *row),
+			      void *arg);
 
 /* The SQLite library's version text ("3.40.1"), static. */
 const char *store_sqlite_version(void);

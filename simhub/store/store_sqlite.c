@@ -110,6 +110,9 @@ enum stmt_id {
 	S_D2C_QUERY,
 	S_CONNECTION_EVENT,
 	S_CONN_EVENT_QUERY,
+	S_METHOD_BEGIN,
+	S_METHOD_FINISH,
+	S_METHOD_QUERY,
 	S_C2D_INSERT,
 	S_C2D_COUNT_ACTIVE,
 	S_C2D_EXPIRE,
@@ -196,6 +199,18 @@ static const char *const stmt_sql[S_COUNT] = {
 			       "AND at_us >= ?4 AND at_us < ?5 ORDER BY id LIMIT ?6",
 	[S_CONNECTION_EVENT] = "INSERT INTO connection_events (device_id, module_id, at_us, event, "
 			       "reason) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[S_METHOD_BEGIN] = "INSERT INTO method_calls (device_id, module_id, method_name, payload, "
+			   "invoked_us, timeout_us, connect_timeout_us) "
+			   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	/* Only a pending call moves: a second finish changes nothing (sqlite3_changes() = 0). */
+	[S_METHOD_FINISH] = "UPDATE method_calls SET state = ?2, status = ?3, result = ?4, "
+			    "error_code = ?5, completed_us = ?6 WHERE id = ?1 AND state = 'pending'",
+	[S_METHOD_QUERY] = "SELECT id, device_id, module_id, method_name, payload, timeout_us, "
+			   "connect_timeout_us, state, status, result, coalesce(error_code, 0), "
+			   "invoked_us, coalesce(completed_us, 0) FROM method_calls WHERE id > ?1 "
+			   "AND (?2 IS NULL OR device_id = ?2) AND (?3 IS NULL OR module_id = ?3) "
+			   "AND (?4 IS NULL OR method_name = ?4) "
+			   "AND invoked_us >= ?5 AND invoked_us < ?6 ORDER BY id LIMIT ?7",
 	[S_C2D_INSERT] = "INSERT INTO c2d_messages (device_id, message_id, properties, body, ack, "
 			 "enqueued_us, expiry_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	[S_C2D_COUNT_ACTIVE] = "SELECT count(*) FROM c2d_messages WHERE device_id = ?1 AND "
@@ -1510,6 +1525,126 @@ sh_rc store_connection_event(struct sh_store *st, const char *device_id, const c
 	bind_text(s, 4, event);
 	bind_text(s, 5, reason);
 	return run(st, S_CONNECTION_EVENT, "store_connection_event");
+}
+
+/* ---- method calls ------------------------------------------------------------------------ */
+
+static const char *const method_state_names[] = {
+	"pending", "completed", "timeout", "offline", "failed",
+};
+
+const char *store_method_state_str(enum sh_method_state state)
+{
+	if ((unsigned)state >= sizeof method_state_names / sizeof method_state_names[0])
+		return "failed";
+	return method_state_names[state];
+}
+
+sh_rc store_method_call_begin(struct sh_store *st, const char *device_id, const char *module_id,
+			      const char *method_name, const char *payload_json, int64_t invoked_us,
+			      int64_t timeout_us, int64_t connect_timeout_us, int64_t *id_out)
+{
+	sqlite3_stmt *s = st->stmt[S_METHOD_BEGIN];
+	sh_rc rc = write_guard(st);
+
+	if (rc != SH_OK)
+		return rc;
+	if (empty(device_id) || empty(method_name)) {
+		set_err(st, "store_method_call_begin: empty device id or method name");
+		return SH_E_INVALID;
+	}
+	bind_text(s, 1, device_id);
+	bind_text(s, 2, nz(module_id));
+	bind_text(s, 3, method_name);
+	bind_text(s, 4, payload_json);
+	sqlite3_bind_int64(s, 5, invoked_us);
+	sqlite3_bind_int64(s, 6, timeout_us);
+	sqlite3_bind_int64(s, 7, connect_timeout_us);
+	rc = run(st, S_METHOD_BEGIN, "store_method_call_begin");
+	if (rc == SH_OK && id_out != NULL)
+		*id_out = sqlite3_last_insert_rowid(st->db);
+	return rc;
+}
+
+sh_rc store_method_call_finish(struct sh_store *st, int64_t id, enum sh_method_state state,
+			       int status, const char *result_json, int error_code,
+			       int64_t completed_us)
+{
+	sqlite3_stmt *s = st->stmt[S_METHOD_FINISH];
+	sh_rc rc = write_guard(st);
+
+	if (rc != SH_OK)
+		return rc;
+	if (state == SH_METHOD_PENDING) {
+		set_err(st, "store_method_call_finish: a call cannot finish as pending");
+		return SH_E_INVALID;
+	}
+	sqlite3_bind_int64(s, 1, id);
+	bind_text(s, 2, store_method_state_str(state));
+	if (state == SH_METHOD_COMPLETED)
+		sqlite3_bind_int(s, 3, status);
+	else
+		sqlite3_bind_null(s, 3);
+	bind_text(s, 4, result_json);
+	if (error_code != 0)
+		sqlite3_bind_int(s, 5, error_code);
+	else
+		sqlite3_bind_null(s, 5);
+	sqlite3_bind_int64(s, 6, completed_us);
+	rc = run(st, S_METHOD_FINISH, "store_method_call_finish");
+	if (rc == SH_OK && sqlite3_changes(st->db) == 0) {
+		set_err(st, "store_method_call_finish: no pending method call %lld", (long long)id);
+		return SH_E_NOTFOUND;
+	}
+	return rc;
+}
+
+struct method_call_walk {
+	sh_rc (*fn)(void *arg, const struct sh_method_call_row *row);
+	void *arg;
+};
+
+static sh_rc method_call_row(struct sh_store *st, sqlite3_stmt *s, void *ctx)
+{
+	struct method_call_walk *w = ctx;
+	struct sh_method_call_row row;
+
+	(void)st;
+	row.id = sqlite3_column_int64(s, 0);
+	row.device_id = nz(col_text_or_null(s, 1));
+	row.module_id = nz(col_text_or_null(s, 2));
+	row.method_name = nz(col_text_or_null(s, 3));
+	row.payload = col_text_or_null(s, 4);
+	row.timeout_us = sqlite3_column_int64(s, 5);
+	row.connect_timeout_us = sqlite3_column_int64(s, 6);
+	row.state = nz(col_text_or_null(s, 7));
+	row.has_status = sqlite3_column_type(s, 8) != SQLITE_NULL;
+	row.status = sqlite3_column_int(s, 8);
+	row.result = col_text_or_null(s, 9);
+	row.error_code = sqlite3_column_int(s, 10);
+	row.invoked_us = sqlite3_column_int64(s, 11);
+	row.completed_us = sqlite3_column_int64(s, 12);
+	return w->fn(w->arg, &row);
+}
+
+sh_rc store_method_call_query(struct sh_store *st, const struct sh_method_call_query *q,
+			      sh_rc (*fn)(void *arg, const struct sh_method_call_row *row),
+			      void *arg)
+{
+	struct method_call_walk w = { fn, arg };
+	sqlite3_stmt *s = st->stmt[S_METHOD_QUERY];
+	sh_rc rc = not_busy(st, s, "store_method_call_query");
+
+	if (rc != SH_OK)
+		return rc;
+	sqlite3_bind_int64(s, 1, q->after_id);
+	bind_text(s, 2, q->device_id);
+	bind_text(s, 3, q->module_id);
+	bind_text(s, 4, q->method_name);
+	sqlite3_bind_int64(s, 5, q->from_us);
+	sqlite3_bind_int64(s, 6, q->to_us);
+	sqlite3_bind_int64(s, 7, q->limit > 0 ? q->limit : -1);
+	return walk(st, s, "store_method_call_query", method_call_row, &w);
 }
 
 /* --- cloud-to-device queue ---------------------------------------------------------------------- */

@@ -215,6 +215,31 @@ START_TEST(method_device_answer_returned_200)
 }
 END_TEST
 
+/* The answered call is recorded once, completed with the device's status and payload. */
+START_TEST(method_answered_call_recorded_completed)
+{
+	struct hx_mq *c = client(HX_DEV1, NULL, HX_DEV1_KEY, METHODS_FILTER, NULL);
+	struct hx_https *r = invoke(HX_DEV1, NULL,
+				    "{\"methodName\":\"logme\",\"payload\":{\"n\":1},"
+				    "\"responseTimeoutInSeconds\":12,\"connectTimeoutInSeconds\":3}");
+	const struct hx_msg *m = hx_mq_next(c, HX_WAIT_MS);
+	ck_assert_ptr_nonnull(m);
+	const char *rid = request_rid(m, "logme");
+	ck_assert_str_eq(hx_db_text("SELECT state || '/' || payload || '/' || timeout_us || '/' || "
+				    "connect_timeout_us FROM method_calls WHERE method_name = 'logme'"),
+			 "pending/{\"n\":1}/12000000/3000000");
+	answer(c, "-3", rid, "{\"ok\":false}");
+	struct hx_http h;
+	hx_https_wait(r, &h, HX_WAIT_MS);
+	ck_assert_msg(h.status == 200, "HTTP %d %s", h.status, h.body);
+	ck_assert_int_eq(hx_db_int("SELECT count(*) FROM method_calls"), 1);
+	ck_assert_str_eq(hx_db_text("SELECT device_id || '/' || module_id || '/' || state || '/' || "
+				    "status || '/' || result || '/' || ifnull(error_code, '-') || '/' || "
+				    "(completed_us >= invoked_us) FROM method_calls"),
+			 "dev1//completed/-3/{\"ok\":false}/-/1");
+}
+END_TEST
+
 /* The device's status is passed through as a signed integer; an empty body is a null payload. */
 START_TEST(method_device_status_passed_through)
 {
@@ -355,6 +380,10 @@ START_TEST(method_timeout_504101)
 	/* A late answer is dropped; the device stays connected. */
 	answer(c, "200", rid, "{}");
 	ck_assert(hx_mq_publish(c, "devices/dev1/messages/events/", "x", 1, 1, false));
+	/* recorded once as a timeout; the late answer did not finish it again */
+	ck_assert_str_eq(hx_db_text("SELECT group_concat(state || '/' || error_code || '/' || "
+				    "ifnull(status, '-') || '/' || ifnull(result, '-')) FROM method_calls "
+				    "WHERE method_name = 'slow'"), "timeout/504101/-/-");
 }
 END_TEST
 
@@ -444,6 +473,7 @@ static Suite *suite(void)
 
 	tc = hx_tcase("direct_methods");
 	tcase_add_test(tc, method_device_answer_returned_200);
+	tcase_add_test(tc, method_answered_call_recorded_completed);
 	tcase_add_test(tc, method_device_status_passed_through);
 	tcase_add_test(tc, method_answer_unknown_rid_ignored);
 	tcase_add_test(tc, method_non_json_answer_as_string);

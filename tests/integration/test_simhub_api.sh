@@ -58,7 +58,8 @@ auth="$devpol" call GET /simhub/v1/health; expect_status 401 "DeviceConnect only
 auth="$rread" call GET /simhub/v1/messages; expect_status 200 "registryRead reads messages"
 auth="$svc" call GET /simhub/v1/connections; expect_status 200 "service reads connections"
 call POST /simhub/v1/messages -d x; expect_status 405 "POST"
-call GET /simhub/v1/methods; expect_status 404 "method calls are not served"
+auth="$rread" call GET /simhub/v1/methods; expect_status 200 "registryRead reads method calls"
+auth="$devpol" call GET /simhub/v1/methods; expect_status 401 "DeviceConnect cannot read method calls"
 
 # --- health ------------------------------------------------------------------------------------------------
 call GET /simhub/v1/health; expect_status 200 "health"

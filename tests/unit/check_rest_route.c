@@ -63,6 +63,7 @@ START_TEST(rest_route_match_every_route_captures_ids)
 		{REST_GET, "/simhub/v1/messages", ROUTE_SIMHUB_MESSAGES, "", ""},
 		{REST_GET, "/simhub/v1/connections/", ROUTE_SIMHUB_CONNECTIONS, "", ""},
 		{REST_GET, "/simhub/v1/health", ROUTE_SIMHUB_HEALTH, "", ""},
+		{REST_GET, "/simhub/v1/methods", ROUTE_SIMHUB_METHODS, "", ""},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		struct rest_route r;
@@ -117,6 +118,27 @@ START_TEST(rest_route_match_wrong_method_is_state)
 }
 END_TEST
 
+START_TEST(rest_route_match_post_devices_is_bulk)
+{
+	struct rest_route r;
+	ck_assert_int_eq(route(REST_POST, "/devices", &r), SH_OK);
+	ck_assert_int_eq(r.id, ROUTE_BULK);
+	ck_assert_uint_eq(r.device_id.len, 0);
+	ck_assert_int_eq(route(REST_POST, "/devices/", &r), SH_OK);
+	ck_assert_int_eq(r.id, ROUTE_BULK);
+	/* The list keeps GET, the query keeps its own POST path. */
+	ck_assert_int_eq(route(REST_GET, "/devices", &r), SH_OK);
+	ck_assert_int_eq(r.id, ROUTE_DEVICE_LIST);
+	ck_assert_int_eq(route(REST_POST, "/devices/query", &r), SH_OK);
+	ck_assert_int_eq(r.id, ROUTE_QUERY);
+	ck_assert_int_eq(route(REST_PUT, "/devices", &r), SH_E_STATE);
+	ck_assert_int_eq(route(REST_DELETE, "/devices", &r), SH_E_STATE);
+	ck_assert_int_eq(route(REST_POST, "/Devices", &r), SH_E_NOTFOUND);
+	ck_assert(!rest_route_is_device_api(ROUTE_BULK));
+	ck_assert(!rest_route_is_simhub_api(ROUTE_BULK));
+}
+END_TEST
+
 START_TEST(rest_route_match_unknown_or_bad_paths_fail)
 {
 	const char *bad[] = {"", "/", "devices", "//devices", "/devices//", "/devices//modules",
@@ -131,7 +153,7 @@ START_TEST(rest_route_match_unknown_or_bad_paths_fail)
 			     "/devices/dev1/modules/m1/messages/devicebound",
 			     "/devices//messages/events", "/devices/dev1/modules//messages/events",
 			     "/simhub", "/simhub/v1", "/simhub/v2/messages", "/simhub/v1/Messages",
-			     "/simhub/v1/messages/x", "/simhub//v1/health", "/simhub/v1/methods"};
+			     "/simhub/v1/messages/x", "/simhub//v1/health", "/simhub/v1/methods/x"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		struct rest_route r;
 		ck_assert_msg(route(REST_GET, bad[i], &r) == SH_E_NOTFOUND &&
@@ -163,6 +185,7 @@ START_TEST(rest_route_is_simhub_api_only_simhub_routes)
 {
 	ck_assert(rest_route_is_simhub_api(ROUTE_SIMHUB_MESSAGES));
 	ck_assert(rest_route_is_simhub_api(ROUTE_SIMHUB_CONNECTIONS));
+	ck_assert(rest_route_is_simhub_api(ROUTE_SIMHUB_METHODS));
 	ck_assert(rest_route_is_simhub_api(ROUTE_SIMHUB_HEALTH));
 	ck_assert(!rest_route_is_simhub_api(ROUTE_DEVICE_LIST));
 	ck_assert(!rest_route_is_simhub_api(ROUTE_STATS_SERVICE));
@@ -181,6 +204,7 @@ int main(void)
 	tcase_add_test(tc, rest_route_match_c2d_settle_captures_lock);
 	tcase_add_test(tc, rest_route_match_wrong_method_is_state);
 	tcase_add_test(tc, rest_route_match_unknown_or_bad_paths_fail);
+	tcase_add_test(tc, rest_route_match_post_devices_is_bulk);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("rest_route_is_device_api");
 	tcase_add_test(tc, rest_route_is_device_api_only_device_routes);

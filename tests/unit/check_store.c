@@ -269,9 +269,9 @@ END_TEST
 
 /* ---- store_schema_version, store_migration_sql ---- */
 
-START_TEST(store_schema_version_is_three)
+START_TEST(store_schema_version_is_four)
 {
-	ck_assert_int_eq(store_schema_version(), 3);
+	ck_assert_int_eq(store_schema_version(), 4);
 }
 END_TEST
 
@@ -1691,6 +1691,142 @@ START_TEST(store_connection_event_appends_rows)
 }
 END_TEST
 
+/* ---- store_method_call_begin, store_method_call_finish, store_method_call_query ---- */
+
+struct calls_seen {
+	char text[512];
+	int64_t last_id;
+	int bad;
+};
+
+/* One call as dev/mod/name/payload/timeout/connect/state/status/result/error/invoked/completed. */
+static sh_rc collect_calls(void *arg, const struct sh_method_call_row *row)
+{
+	struct calls_seen *s = arg;
+	size_t n = strlen(s->text);
+
+	if (row->id <= s->last_id || row->module_id == NULL || row->state == NULL)
+		s->bad++;
+	s->last_id = row->id;
+	snprintf(s->text + n, sizeof s->text - n, "%s/%s/%s/%s/%lld/%lld/%s/%s%d/%s/%d/%lld/%lld;",
+		 row->device_id, row->module_id, row->method_name,
+		 row->payload ? row->payload : "-", (long long)row->timeout_us,
+		 (long long)row->connect_timeout_us, row->state, row->has_status ? "" : "~",
+		 row->status, row->result ? row->result : "-", row->error_code,
+		 (long long)row->invoked_us, (long long)row->completed_us);
+	return SH_OK;
+}
+
+START_TEST(store_method_call_begin_pending_row_and_bad_args_fail_invalid)
+{
+	struct sh_store *st = open_mem();
+	struct sh_method_call_query q = { .from_us = INT64_MIN, .to_us = INT64_MAX };
+	struct calls_seen s;
+	int64_t id1 = 0, id2 = 0;
+
+	ck_assert_int_eq(store_method_call_begin(st, "d", NULL, "reboot", "{\"a\":1}", 100, 30, 5,
+						 &id1), SH_OK);
+	ck_assert_int_eq(store_method_call_begin(st, "d", "m", "x", NULL, 200, 10, 0, &id2), SH_OK);
+	ck_assert_int_gt(id1, 0);
+	ck_assert_int_gt(id2, id1);
+	ck_assert_int_eq(store_method_call_begin(st, "", NULL, "x", NULL, 1, 1, 0, NULL),
+			 SH_E_INVALID);
+	ck_assert_int_eq(store_method_call_begin(st, NULL, NULL, "x", NULL, 1, 1, 0, NULL),
+			 SH_E_INVALID);
+	ck_assert_int_eq(store_method_call_begin(st, "d", NULL, "", NULL, 1, 1, 0, NULL),
+			 SH_E_INVALID);
+	ck_assert_int_eq(store_method_call_begin(st, "d", NULL, NULL, NULL, 1, 1, 0, NULL),
+			 SH_E_INVALID);
+	memset(&s, 0, sizeof s);
+	ck_assert_int_eq(store_method_call_query(st, &q, collect_calls, &s), SH_OK);
+	ck_assert_str_eq(s.text, "d//reboot/{\"a\":1}/30/5/pending/~0/-/0/100/0;"
+				 "d/m/x/-/10/0/pending/~0/-/0/200/0;");
+	ck_assert_int_eq(s.bad, 0);
+	store_close(st);
+}
+END_TEST
+
+START_TEST(store_method_call_finish_once_each_outcome)
+{
+	struct sh_store *st = open_mem();
+	struct sh_method_call_query q = { .from_us = INT64_MIN, .to_us = INT64_MAX };
+	struct calls_seen s;
+	int64_t a, b, c, d;
+
+	ck_assert_int_eq(store_method_call_begin(st, "d", NULL, "a", NULL, 1, 30, 0, &a), SH_OK);
+	ck_assert_int_eq(store_method_call_begin(st, "d", NULL, "b", NULL, 2, 30, 0, &b), SH_OK);
+	ck_assert_int_eq(store_method_call_begin(st, "d", NULL, "c", NULL, 3, 30, 0, &c), SH_OK);
+	ck_assert_int_eq(store_method_call_begin(st, "d", NULL, "d", NULL, 4, 30, 0, &d), SH_OK);
+	ck_assert_int_eq(store_method_call_finish(st, a, SH_METHOD_COMPLETED, -7, "[1]", 0, 11),
+			 SH_OK);
+	ck_assert_int_eq(store_method_call_finish(st, b, SH_METHOD_OFFLINE, 99, NULL, 404103, 12),
+			 SH_OK);
+	ck_assert_int_eq(store_method_call_finish(st, c, SH_METHOD_TIMEOUT, 0, NULL, 504101, 13),
+			 SH_OK);
+	ck_assert_int_eq(store_method_call_finish(st, d, SH_METHOD_PENDING, 0, NULL, 0, 14),
+			 SH_E_INVALID);
+	/* a second finish, and an unknown id, change nothing */
+	ck_assert_int_eq(store_method_call_finish(st, a, SH_METHOD_FAILED, 0, NULL, 500001, 15),
+			 SH_E_NOTFOUND);
+	ck_assert_int_eq(store_method_call_finish(st, d + 100, SH_METHOD_COMPLETED, 200, NULL, 0,
+						  15), SH_E_NOTFOUND);
+	ck_assert_int_eq(store_method_call_finish(st, d, SH_METHOD_FAILED, 0, NULL, 500001, 16),
+			 SH_OK);
+	memset(&s, 0, sizeof s);
+	ck_assert_int_eq(store_method_call_query(st, &q, collect_calls, &s), SH_OK);
+	ck_assert_str_eq(s.text, "d//a/-/30/0/completed/-7/[1]/0/1/11;"
+				 "d//b/-/30/0/offline/~0/-/404103/2/12;"
+				 "d//c/-/30/0/timeout/~0/-/504101/3/13;"
+				 "d//d/-/30/0/failed/~0/-/500001/4/16;");
+	ck_assert_str_eq(store_method_state_str(SH_METHOD_OFFLINE), "offline");
+	ck_assert_str_eq(store_method_state_str((enum sh_method_state)42), "failed");
+	store_close(st);
+}
+END_TEST
+
+START_TEST(store_method_call_query_filters_and_pages)
+{
+	struct sh_store *st = open_mem();
+	struct sh_method_call_query q = { .from_us = INT64_MIN, .to_us = INT64_MAX };
+	struct calls_seen s;
+
+	ck_assert_int_eq(store_method_call_begin(st, "a", NULL, "m1", NULL, 10, 1, 0, NULL), SH_OK);
+	ck_assert_int_eq(store_method_call_begin(st, "b", "x", "m1", NULL, 20, 1, 0, NULL), SH_OK);
+	ck_assert_int_eq(store_method_call_begin(st, "a", NULL, "m2", NULL, 30, 1, 0, NULL), SH_OK);
+	q.device_id = "a";
+	memset(&s, 0, sizeof s);
+	ck_assert_int_eq(store_method_call_query(st, &q, collect_calls, &s), SH_OK);
+	ck_assert_str_eq(s.text, "a//m1/-/1/0/pending/~0/-/0/10/0;a//m2/-/1/0/pending/~0/-/0/30/0;");
+	q.limit = 1;
+	memset(&s, 0, sizeof s);
+	ck_assert_int_eq(store_method_call_query(st, &q, collect_calls, &s), SH_OK);
+	ck_assert_str_eq(s.text, "a//m1/-/1/0/pending/~0/-/0/10/0;");
+	q.after_id = s.last_id;
+	memset(&s, 0, sizeof s);
+	ck_assert_int_eq(store_method_call_query(st, &q, collect_calls, &s), SH_OK);
+	ck_assert_str_eq(s.text, "a//m2/-/1/0/pending/~0/-/0/30/0;");
+	q = (struct sh_method_call_query){ .from_us = INT64_MIN, .to_us = INT64_MAX,
+					   .method_name = "m1" };
+	memset(&s, 0, sizeof s);
+	ck_assert_int_eq(store_method_call_query(st, &q, collect_calls, &s), SH_OK);
+	ck_assert_str_eq(s.text, "a//m1/-/1/0/pending/~0/-/0/10/0;b/x/m1/-/1/0/pending/~0/-/0/20/0;");
+	q = (struct sh_method_call_query){ .from_us = INT64_MIN, .to_us = INT64_MAX, .module_id = "x" };
+	memset(&s, 0, sizeof s);
+	ck_assert_int_eq(store_method_call_query(st, &q, collect_calls, &s), SH_OK);
+	ck_assert_str_eq(s.text, "b/x/m1/-/1/0/pending/~0/-/0/20/0;");
+	q = (struct sh_method_call_query){ .from_us = 20, .to_us = 30 };
+	memset(&s, 0, sizeof s);
+	ck_assert_int_eq(store_method_call_query(st, &q, collect_calls, &s), SH_OK);
+	ck_assert_str_eq(s.text, "b/x/m1/-/1/0/pending/~0/-/0/20/0;");
+	q = (struct sh_method_call_query){ .from_us = INT64_MIN, .to_us = INT64_MAX,
+					   .method_name = "nope" };
+	memset(&s, 0, sizeof s);
+	ck_assert_int_eq(store_method_call_query(st, &q, collect_calls, &s), SH_OK);
+	ck_assert_str_eq(s.text, "");
+	store_close(st);
+}
+END_TEST
+
 static void add(Suite *s, const char *name, const TTest *const *tests, size_t n)
 {
 	TCase *tc = tcase_create(name);
@@ -1711,7 +1847,7 @@ static Suite *store_suite(void)
 {
 	Suite *s = suite_create("store");
 
-	ADD(s, "store_schema_version", store_schema_version_is_three);
+	ADD(s, "store_schema_version", store_schema_version_is_four);
 	ADD(s, "store_x509_ca", store_x509_ca_put_each_delete);
 	ADD(s, "store_migration_sql", store_migration_sql_known_versions_listed);
 	ADD(s, "store_open", store_open_memory_succeeds, store_open_new_file_is_wal_current_and_marked,
@@ -1765,6 +1901,10 @@ static Suite *store_suite(void)
 	    store_d2c_query_name_without_value_fails_invalid);
 	ADD(s, "store_connection_event", store_connection_event_appends_rows);
 	ADD(s, "store_connection_event_query", store_connection_event_query_filters_and_pages);
+	ADD(s, "store_method_call_begin",
+	    store_method_call_begin_pending_row_and_bad_args_fail_invalid);
+	ADD(s, "store_method_call_finish", store_method_call_finish_once_each_outcome);
+	ADD(s, "store_method_call_query", store_method_call_query_filters_and_pages);
 	ADD(s, "store_sqlite_version", store_sqlite_version_is_library_version);
 	return s;
 }

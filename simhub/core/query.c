@@ -1137,6 +1137,11 @@ long query_top(const struct query *q)
 	return q->top;
 }
 
+bool query_is_select_star(const struct query *q)
+{
+	return q->star;
+}
+
 bool query_is_aggregate(const struct query *q)
 {
 	return q->aggregate;

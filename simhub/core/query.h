@@ -75,6 +75,9 @@ bool query_match(const struct query *q, const cJSON *twin);
  */
 cJSON *query_project(const struct query *q, const cJSON *twin);
 
+/* SELECT * (rows are whole twins: x-ms-item-type Twin)? */
+bool query_is_select_star(const struct query *q);
+
 /* Does the query aggregate (GROUP BY, or COUNT/AVG/SUM/MIN/MAX in SELECT)? Then use the
  * query_groups_* functions instead of query_project. */
 bool query_is_aggregate(const struct query *q);

@@ -5,11 +5,9 @@
  * opaque offset); x-ms-continuation is sent only when more rows follow (the Node SDK loops while
  * it is present), x-ms-item-type is Twin for SELECT * and Raw otherwise.
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <cjson/cJSON.h>
 
@@ -18,24 +16,6 @@
 
 #define PAGE_DEFAULT 100
 #define PAGE_MAX 1000
-
-/* SELECT * (optionally SELECT TOP n *): the rows are twins. */
-static bool select_star(const char *q)
-{
-	while (isspace((unsigned char)*q))
-		q++;
-	if (strncasecmp(q, "select", 6) != 0)
-		return false;
-	q += 6;
-	while (isspace((unsigned char)*q))
-		q++;
-	if (strncasecmp(q, "top", 3) == 0 && isspace((unsigned char)q[3])) {
-		q += 3;
-		while (isspace((unsigned char)*q) || isdigit((unsigned char)*q))
-			q++;
-	}
-	return *q == '*';
-}
 
 struct run {
 	struct rest_ctx *rc;
@@ -156,7 +136,7 @@ int rest_query(struct rest_ctx *rc, const struct rest_target *t, const struct re
 		rest_response_add_header(resp, "x-ms-continuation", next);
 	}
 	rest_response_add_header(resp, "x-ms-item-type",
-				 !query_is_aggregate(r.q) && select_star(text->valuestring) ? "Twin" : "Raw");
+				 query_is_select_star(r.q) ? "Twin" : "Raw");
 	rest_json(resp, 200, pagearr);
 out:
 	query_groups_free(r.groups);

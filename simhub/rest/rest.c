@@ -245,9 +245,37 @@ static unsigned rights_for(const struct rest_route *r, enum rest_method m)
 	case ROUTE_SIMHUB_CONNECTIONS:
 	case ROUTE_SIMHUB_METHODS:
 	case ROUTE_SIMHUB_HEALTH:
+	case ROUTE_SIMHUB_EVENTS:
+	case ROUTE_SIMHUB_FEEDBACK:
 		return SH_RIGHT_REGISTRY_READ | SH_RIGHT_SERVICE_CONNECT;
+	case ROUTE_SIMHUB_RESET:
+		return SH_RIGHT_REGISTRY_WRITE;
 	}
 	return 0;
+}
+
+/* The rights of a rights_for() set as "RegistryRead or ServiceConnect", into buf. */
+static void rights_text(unsigned rights, char *buf, size_t cap)
+{
+	static const struct {
+		unsigned bit;
+		const char *name;
+	} names[] = {
+		{SH_RIGHT_REGISTRY_READ, "RegistryRead"},
+		{SH_RIGHT_REGISTRY_WRITE, "RegistryWrite"},
+		{SH_RIGHT_SERVICE_CONNECT, "ServiceConnect"},
+		{SH_RIGHT_DEVICE_CONNECT, "DeviceConnect"},
+	};
+	size_t o = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		if (!(rights & names[i].bit))
+			continue;
+		int n = snprintf(buf + o, cap - o, "%s%s", o ? " or " : "", names[i].name);
+		if (n < 0 || (size_t)n >= cap - o)
+			return;
+		o += (size_t)n;
+	}
 }
 
 /*
@@ -316,6 +344,14 @@ int rest_handle(struct rest_ctx *rc, const struct rest_request *req, struct rest
 		? hub_auth_service(rc->hub, req->authorization, strlen(req->authorization),
 				   rights_for(&route, req->method), NULL)
 		: HUB_AUTH_MALFORMED;
+	if (ar == HUB_AUTH_UNKNOWN_POLICY) {
+		/* hub_auth_result_str speaks of DeviceConnect (the device side's right): name ours. */
+		char need[80];
+		rights_text(rights_for(&route, req->method), need, sizeof need);
+		rest_error_code(resp, IOTHUB_UNAUTHORIZED, t.legacy_errors,
+				"the token's policy is unknown or does not grant %s", need);
+		return 1;
+	}
 	if (ar != HUB_AUTH_OK) {
 		rest_error_code(resp, IOTHUB_UNAUTHORIZED, t.legacy_errors, "%s",
 				req->authorization ? hub_auth_result_str(ar)
@@ -337,6 +373,9 @@ int rest_handle(struct rest_ctx *rc, const struct rest_request *req, struct rest
 	case ROUTE_SIMHUB_CONNECTIONS:
 	case ROUTE_SIMHUB_METHODS:
 	case ROUTE_SIMHUB_HEALTH:
+	case ROUTE_SIMHUB_EVENTS:
+	case ROUTE_SIMHUB_RESET:
+	case ROUTE_SIMHUB_FEEDBACK:
 		return rest_simhub(rc, &route, &t, req, resp);
 	default:
 		return rest_devices(rc, &route, &t, req, resp);

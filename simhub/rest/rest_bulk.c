@@ -45,6 +45,18 @@ static const char *item_str(const cJSON *o, const char *k)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+/*
+ * An etag member matched without regard to case. The C# SDK sends `eTag`/`twinETag` (the
+ * ExportImportDevice names). The Node service SDK (updateDevices/removeDevices without force)
+ * sends the Device object it was given, so its etag arrives as `etag`. IoT Hub binds JSON
+ * members without regard to case, as .NET does by default [I], and takes both.
+ */
+static const char *item_etag(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItem(o, k);   /* cJSON_GetObjectItem ignores case */
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
 /* Fill err with a 400004 item error; returns SH_E_INVALID for the caller to return. */
 static sh_rc item_invalid(struct iothub_err *err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -131,7 +143,7 @@ static sh_rc apply_item(struct rest_ctx *rc, const cJSON *item, struct rest_targ
 	if (mode < 0)
 		return item_invalid(err, "unknown importMode '%s'",
 				      mode_name ? mode_name : "(none)");
-	const char *etag = item_str(item, "eTag"), *twin_etag = item_str(item, "twinETag");
+	const char *etag = item_etag(item, "eTag"), *twin_etag = item_etag(item, "twinETag");
 	if ((mode == BULK_UPDATE_IF_MATCH || mode == BULK_DELETE_IF_MATCH) && !etag)
 		return item_invalid(err, "importMode %s needs an eTag",
 				      mode_name);

@@ -3,7 +3,8 @@
 # service SAS authorisation (missing, wrong key, expired, policy without the right), both error
 # body formats, registry create/get/update/delete with etags, twins GET/PATCH/PUT with If-Match,
 # direct methods to an offline device (404103 at once, or after connectTimeoutInSeconds),
-# C2D injection and its limits (403004, 413001, 400004), and statistics.
+# C2D injection and its limits (403004, 413001, 400004), statistics, and wire details the Node
+# service SDK depends on (the refused right named in a 401, a bulk item's etag spelled `etag`).
 set -euo pipefail
 : "${SIMHUB:?set by ctest}" "${SIMHUB_BUILD_DIR:?}"
 for tool in curl jq openssl sqlite3 mosquitto_sub; do command -v "$tool" >/dev/null || { echo "missing $tool"; exit 1; }; done
@@ -178,5 +179,22 @@ done
 call POST /devices/dev1/messages/deviceBound 'q'; expect_status 403 "51st message"
 [ "$(errcode)" = 403004 ] || fail "403004"; ok
 call POST /devices/nope/messages/deviceBound 'q'; expect_status 404 "c2d to a missing device"
+
+# --- wire details the Node service SDK (azure-iothub 1.16.6) depends on (tests/interop/registry.test.js) ------
+# A refused policy is told which right the operation needs (the SDK shows the Message text).
+auth="$rread" call PUT /devices/newdev '{"deviceId":"newdev"}'; expect_status 401 "registryRead cannot write (2)"
+jq -r '.Message | fromjson | .message' "$tmp/body" | grep -q 'does not grant RegistryWrite$' ||
+	fail "401 text names the right: $(cat "$tmp/body")"; ok
+# Registry.updateDevices/removeDevices(devices, false) send the Device JSON as it is: its etag
+# arrives as `etag`, not ExportImportDevice's `eTag`.
+call PUT /devices/bk1 '{"deviceId":"bk1"}'; expect_status 200 "create bk1"
+bk=$(jq -r .etag "$tmp/body")
+call POST /devices '[{"id":"bk1","importMode":"updateIfMatchETag","etag":"'"$bk"'","status":"disabled"}]'
+expect_status 200 "bulk update with a lower-case etag"
+[ "$(jq -c '[.isSuccessful, (.errors | length)]' "$tmp/body")" = '[true,0]' ] || fail "bulk etag: $(cat "$tmp/body")"; ok
+call POST /devices '[{"id":"bk1","importMode":"deleteIfMatchETag","etag":"'"$bk"'"}]'
+expect_status 200 "bulk delete with a stale lower-case etag"
+[ "$(jq -c '[.isSuccessful, .errors[0].errorCode]' "$tmp/body")" = '[false,412001]' ] || fail "stale bulk etag: $(cat "$tmp/body")"; ok
+
 kill -TERM "$pid"; wait "$pid" || fail "serve did not stop cleanly"; pid=
 echo "test_rest_service: $checks checks passed"

@@ -3,7 +3,9 @@
 // the Azure IoT Node SDKs need to reach it (connection strings, CA, ports), plus readers for the
 // hub's state (SQLite rows, the C2D queue, `simhub twin show`) and a small service REST client
 // signed with the iothubowner SAS (twins, methods, C2D injection). It never patches or wraps the
-// SDKs: they run exactly as an application runs them.
+// SDKs: they run exactly as an application runs them. For the service SDK (azure-iothub), which
+// can only dial HostName:443, it redirects TLS sockets below the SDK (routeHost443) and trusts
+// simhub's CA through NODE_EXTRA_CA_CERTS (runWithSharedCa).
 
 const { spawn, execFileSync } = require('node:child_process');
 const crypto = require('node:crypto');
@@ -11,6 +13,7 @@ const fs = require('node:fs');
 const https = require('node:https');
 const os = require('node:os');
 const path = require('node:path');
+const tls = require('node:tls');
 
 const HERE = __dirname;
 const SOURCE_DIR = process.env.SIMHUB_SOURCE_DIR || path.resolve(HERE, '..', '..');
@@ -87,6 +90,81 @@ class FixedPortAgent extends https.Agent {
 		this.connections = (this.connections || 0) + 1; // for tests that count the SDK's requests
 		return super.createConnection({ ...options, port: this.fixedPort }, callback);
 	}
+}
+
+// The service SDK (azure-iothub) reaches simhub through a socket-level redirect.
+// Why: the SDK always dials HostName on port 443. It has no port, gateway or agent option:
+// Registry and Client replace any `http.agent` with their own keep-alive https.Agent. It also has
+// no CA option. So the test process wraps `tls.connect`, which every https.Agent calls, once.
+// A TLS connection to a routed host on port 443 goes to 127.0.0.1:<that hub's https port>
+// instead. The SNI (servername), the certificate check against the host name, the Host header
+// and every byte stay as the SDK made them, the way the trace node-sdk-service-https.md was
+// captured. Other connections, including the device SDK's, pass through untouched.
+// Trust comes from NODE_EXTRA_CA_CERTS, which Node reads only at start-up; see
+// runWithSharedCa().
+const tlsRoutes = new Map();   // host name -> https port of the hub serving it
+let tlsConnect = null;         // the real tls.connect, once wrapped
+
+function routeHost443(host, port) {
+	if (tlsRoutes.has(host) && tlsRoutes.get(host) !== port) {
+		throw new Error(`${host}:443 already goes to port ${tlsRoutes.get(host)}: one hub per host name at a time`);
+	}
+	tlsRoutes.set(host, port);
+	if (tlsConnect) return;
+	tlsConnect = tls.connect;
+	tls.connect = function simhubRoutedConnect(...args) {
+		const opts = args[0];
+		if (opts !== null && typeof opts === 'object' && tlsRoutes.has(opts.host) &&
+		    Number(opts.port === undefined ? 443 : opts.port) === 443) {
+			args[0] = {
+				...opts,
+				host: '127.0.0.1',
+				port: tlsRoutes.get(opts.host),
+				servername: opts.servername || opts.host,
+			};
+		}
+		return tlsConnect.apply(this, args);
+	};
+}
+
+function unrouteHost443(host) {
+	tlsRoutes.delete(host);
+}
+
+// NODE_EXTRA_CA_CERTS only takes effect when a process starts, and each hub makes its CA when it
+// starts. So a test file that uses the service SDK calls this first. In the process ctest or a
+// person started, it creates one CA (`simhub ca` in a temporary folder), runs the same file again
+// in a child process with NODE_EXTRA_CA_CERTS=<that ca.pem> and SIMHUB_INTEROP_CA_DIR=<its
+// folder>, and passes on the child's exit code. The child's output goes to the same stdout, so
+// `node --test` sees the child's results as the file's own. It returns false there: define no
+// tests. In the child it returns true. startHub({ sharedCa: true }) then gives each hub that CA,
+// so the SDK trusts every hub of the run.
+function runWithSharedCa() {
+	if (process.env.SIMHUB_INTEROP_CA_DIR) return true;
+	const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'simhub-interop-ca-'));
+	const cleanup = () => fs.rmSync(dir, { recursive: true, force: true });
+	try {
+		execFileSync(simhubBinary(), ['ca', '--db', path.join(dir, 'ca.db')], { stdio: ['ignore', 'ignore', 'pipe'] });
+	} catch (e) {
+		cleanup();
+		throw new Error(`simhub ca failed: ${e.stderr || e.message}`);
+	}
+	const tlsDir = path.join(dir, 'tls');
+	const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+		stdio: 'inherit',
+		env: { ...process.env, NODE_EXTRA_CA_CERTS: path.join(tlsDir, 'ca.pem'), SIMHUB_INTEROP_CA_DIR: tlsDir },
+	});
+	const forward = (sig) => child.kill(sig);
+	process.on('SIGTERM', forward);
+	process.on('SIGINT', forward);
+	child.once('exit', (code, signal) => {
+		cleanup();
+		process.exitCode = code === null ? 1 : code;
+		if (signal) console.error(`# the child run of ${process.argv[1]} ended by ${signal}`);
+		process.removeListener('SIGTERM', forward);
+		process.removeListener('SIGINT', forward);
+	});
+	return false;
 }
 
 // The application properties of an SDK Message as a plain object.
@@ -325,6 +403,34 @@ class Hub {
 		});
 	}
 
+	// A service connection string for POLICY (default iothubowner, the ready file's), with KEY
+	// when given (a policy of the test's fixture). HostName is the hub's, as the SDK needs it.
+	serviceConnectionString(policy, key) {
+		if (!policy) return this.ready.service;
+		return `HostName=${this.host};SharedAccessKeyName=${policy};SharedAccessKey=${key}`;
+	}
+
+	// An azure-iothub Registry / Client (methods) for CS (default: iothubowner), unmodified. The
+	// first one routes this hub's host name on port 443 to its https port (routeHost443) until
+	// stop(). The hub must have been started with sharedCa, in a process of runWithSharedCa().
+	registry(cs) {
+		this._routeService();
+		return require('azure-iothub').Registry.fromConnectionString(cs || this.ready.service);
+	}
+
+	serviceClient(cs) {
+		this._routeService();
+		return require('azure-iothub').Client.fromConnectionString(cs || this.ready.service);
+	}
+
+	_routeService() {
+		if (!this.sharedCa) {
+			throw new Error('the service SDK trusts only the shared CA: startHub({ sharedCa: true }) in a process of runWithSharedCa()');
+		}
+		routeHost443(this.host, this.ready.https);
+		this._routed = true;
+	}
+
 	// Queues a C2D message for DEVICE_ID through simhub's injection endpoint
 	// (POST /devices/{id}/messages/deviceBound, rest_c2d.c) and asserts the 204. MSG: {body (string
 	// or Buffer), messageId, correlationId, ack, expiry (Date), contentType, app: {name: value}}.
@@ -364,6 +470,7 @@ class Hub {
 	// the temporary folder; resolves {code, signal}.
 	async stop() {
 		await Promise.all([...this._clients].map((c) => this.closeClient(c)));
+		if (this._routed) unrouteHost443(this.host);
 		if (this.child.exitCode === null && this.child.signalCode === null) {
 			this.child.kill('SIGTERM');
 		}
@@ -379,10 +486,21 @@ class Hub {
 
 // Starts `simhub serve` on free ports with FIXTURE (an object; default: defaultFixture()) in a
 // new temporary folder, waits for the ready file, and resolves a Hub. EXTRA_ARGS go to serve
-// (e.g. ['--hostname', 'myhub.azure-devices.net']). Rejects when simhub exits or is not ready
-// within 20 s, with its stderr in the message.
-async function startHub({ fixture = defaultFixture(), extraArgs = [] } = {}) {
+// (e.g. ['--hostname', 'myhub.azure-devices.net']). SHARED_CA: the hub uses the CA of
+// runWithSharedCa() (copied into its tls folder; simhub issues its server certificate from it),
+// which the service SDK trusts through NODE_EXTRA_CA_CERTS. Rejects when simhub exits or is not
+// ready within 20 s, with its stderr in the message.
+async function startHub({ fixture = defaultFixture(), extraArgs = [], sharedCa = false } = {}) {
 	const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'simhub-interop-'));
+	if (sharedCa) {
+		const from = process.env.SIMHUB_INTEROP_CA_DIR;
+		if (!from) {
+			fs.rmSync(dir, { recursive: true, force: true });
+			throw new Error('sharedCa needs SIMHUB_INTEROP_CA_DIR: call runWithSharedCa() first');
+		}
+		fs.mkdirSync(path.join(dir, 'tls'), { mode: 0o700 });
+		for (const f of ['ca.pem', 'ca.key']) fs.copyFileSync(path.join(from, f), path.join(dir, 'tls', f));
+	}
 	const fixturePath = path.join(dir, 'fixture.json');
 	const readyPath = path.join(dir, 'ready.json');
 	fs.writeFileSync(fixturePath, JSON.stringify(fixture, null, 2));
@@ -412,7 +530,9 @@ async function startHub({ fixture = defaultFixture(), extraArgs = [] } = {}) {
 		if (fs.existsSync(readyPath)) {
 			// simhub writes the ready file atomically (rename), so one read is the whole file.
 			const ready = JSON.parse(fs.readFileSync(readyPath, 'utf8'));
-			return new Hub(dir, child, ready, stderr);
+			const hub = new Hub(dir, child, ready, stderr);
+			hub.sharedCa = sharedCa;
+			return hub;
 		}
 		if (Date.now() > deadline) {
 			child.kill('SIGKILL');
@@ -425,4 +545,5 @@ async function startHub({ fixture = defaultFixture(), extraArgs = [] } = {}) {
 
 module.exports = {
 	startHub, defaultFixture, KEYS, FixedPortAgent, withTimeout, sleep, simhubBinary, appProperties, messageQueue,
+	runWithSharedCa,
 };

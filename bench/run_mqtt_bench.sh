@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # run_mqtt_bench.sh (bench): the device-endpoint benchmark of issue 3. It runs the same loads
-# with mqtt_load against simhub (persisting every message) and against a Debian mosquitto (no
+# with `fleet load` (agents/fleet) against simhub (persisting every message) and against a Debian mosquitto (no
 # auth, no persistence) in one run, then holds idle TLS connections to compare memory, then
 # times simhub's start-up. It prints figures; it builds nothing and asserts nothing.
 #
@@ -16,7 +16,7 @@ SECS=5
 REPEAT=3
 STARTUP_RUNS=10
 SIZE=200
-IDLE_PER_PROCESS=5000      # mqtt_load needs 3 descriptors per connection
+IDLE_PER_PROCESS=5000      # fleet load needs 3 descriptors per connection
 
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -34,14 +34,14 @@ done
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 SIMHUB=$BUILD/simhub/simhub
-LOAD=$BUILD/bench/mqtt_load
+LOAD=$BUILD/agents/fleet/fleet
 MOSQUITTO=$(command -v mosquitto || echo /usr/sbin/mosquitto)
 for f in "$SIMHUB" "$LOAD"; do
-	[ -x "$f" ] || { echo "run_mqtt_bench: $f not found: build first (cmake --build $BUILD --target simhub mqtt_load)" >&2; exit 66; }
+	[ -x "$f" ] || { echo "run_mqtt_bench: $f not found: build first (cmake --build $BUILD --target simhub fleet)" >&2; exit 66; }
 done
 [ -x "$MOSQUITTO" ] || { echo "run_mqtt_bench: mosquitto not found: apt-get install mosquitto" >&2; exit 66; }
 SIMHUB=$(cd "$(dirname "$SIMHUB")" && pwd)/simhub
-LOAD=$(cd "$(dirname "$LOAD")" && pwd)/mqtt_load
+LOAD=$(cd "$(dirname "$LOAD")" && pwd)/fleet
 
 # Every process we start is remembered and stopped on any exit.
 TMP=$(mktemp -d /tmp/mqtt-bench.XXXXXX)
@@ -181,7 +181,7 @@ echo
 LOADARGS=(--devices "$DEVICES" --window "$WINDOW" --seconds "$SECS" --warmup 1 --size "$SIZE"
 	  --topic-style iothub)
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-run_load() {   # run_load NAME TRANSPORT: one mqtt_load run; appends "NAME TRANSPORT RESULT..."
+run_load() {   # run_load NAME TRANSPORT: one `fleet load` run; appends "NAME TRANSPORT RESULT..."
 	local name=$1 tr=$2 args=() out pid c0 c1
 	if [ "$name" = simhub ]; then pid=$SIMHUB_PID; else pid=$MOSQ_PID; fi
 	c0=$(cpu_ticks "$pid")
@@ -192,8 +192,8 @@ run_load() {   # run_load NAME TRANSPORT: one mqtt_load run; appends "NAME TRANS
 		args=(--no-auth)
 		if [ "$tr" = tls ]; then args+=(--port "$MQ_TLS" --tls --cafile "$CA"); else args+=(--port "$MQ_TCP"); fi
 	fi
-	out=$("$LOAD" "${args[@]}" "${LOADARGS[@]}" 2>>"$TMP/load.err" | grep '^RESULT' || true)
-	[ -n "$out" ] || { cat "$TMP/load.err" >&2; die "mqtt_load gave no result ($name $tr)"; }
+	out=$("$LOAD" load "${args[@]}" "${LOADARGS[@]}" 2>>"$TMP/load.err" | grep '^RESULT' || true)
+	[ -n "$out" ] || { cat "$TMP/load.err" >&2; die "fleet load gave no result ($name $tr)"; }
 	c1=$(cpu_ticks "$pid")
 	# server CPU time (user + system) per acknowledged message, over the whole run
 	out="$out cpu_us=$(awk -v t=$(( c1 - c0 )) -v hz="$(getconf CLK_TCK)" -v n="$(field acked_total <<<" $out")" \
@@ -249,7 +249,7 @@ idle_rss() {   # idle_rss NAME PID PORT AUTHARGS...: sets RSS_B, RSS_A (KiB) and
 	k=0
 	while [ "$first" -lt "$IDLE" ]; do
 		n=$(( IDLE - first < IDLE_PER_PROCESS ? IDLE - first : IDLE_PER_PROCESS ))
-		"$LOAD" --idle "$n" --first "$first" --port "$port" --tls --cafile "$CA" "$@" \
+		"$LOAD" load --idle "$n" --first "$first" --port "$port" --tls --cafile "$CA" "$@" \
 			>"$TMP/idle.$k.out" 2>"$TMP/idle.$k.err" &
 		lp+=($!)
 		PIDS+=($!)
@@ -305,9 +305,9 @@ mkdir -p "$TMP/st"
 START=("$SIMHUB" serve --db :memory: --mqtt-port 0 --mqtts-port 0 --https-port 0
        --ready-file "$TMP/st/ready.json")
 log "run_mqtt_bench: start-up runs..."
-cold=$("$LOAD" --startup 1 --ready-file "$TMP/st/ready.json" -- "${START[@]}" | sed -n 's/.*median_ms=\([0-9.]*\).*/\1/p')
-warm=$("$LOAD" --startup "$STARTUP_RUNS" --ready-file "$TMP/st/ready.json" -- "${START[@]}" | grep '^STARTUP')
-demo=$("$LOAD" --startup "$STARTUP_RUNS" --ready-file "$TMP/st/ready.json" -- "${START[@]}" \
+cold=$("$LOAD" load --startup 1 --ready-file "$TMP/st/ready.json" -- "${START[@]}" | sed -n 's/.*median_ms=\([0-9.]*\).*/\1/p')
+warm=$("$LOAD" load --startup "$STARTUP_RUNS" --ready-file "$TMP/st/ready.json" -- "${START[@]}" | grep '^STARTUP')
+demo=$("$LOAD" load --startup "$STARTUP_RUNS" --ready-file "$TMP/st/ready.json" -- "${START[@]}" \
 	--fixtures "$SRC/fixtures/demo" | grep '^STARTUP')
 echo "3. Start-up: exec of 'simhub serve --db :memory:' to its ready file (inotify, monotonic clock)"
 echo "   first start (creates the local CA): ${cold:-?} ms"

@@ -1,9 +1,10 @@
 /*
- * mqtt_load.c (bench): a load tool for MQTT device endpoints, on libmosquitto. It connects N
- * devices (SAS like an IoT Hub SDK, or anonymous for a plain broker), has each publish QoS 1
- * telemetry with a window of messages in flight, and prints acknowledged messages/s and PUBACK
- * latency; or it holds N idle connections open; or it times a server's start-up to its ready
- * file. It prints figures and never asserts one: it is a benchmark, not a test.
+ * fleet_load.c (agents/fleet): `fleet load`, the synthetic fleet (it replaced bench/mqtt_load).
+ * It connects N devices (SAS like an IoT Hub SDK, or anonymous for a plain broker), has each
+ * publish QoS 1 telemetry, closed-loop with a window of messages in flight or open-loop at a
+ * fixed total rate, and prints throughput and PUBACK latency; or it holds N idle connections
+ * open (connection memory); or it times a server's start-up to its ready file. It prints
+ * figures and never asserts one.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,9 +29,9 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
-#include "core/sas.h"
+#include "fleet_load.h"
+#include "fleet_util.h"
 
-#define API_VERSION "2021-04-12"
 #define MAX_REFUSAL_LINES 10     /* refusals printed one by one; the rest are counted */
 #define DRAIN_SECONDS 10         /* how long to wait for the last PUBACKs after the run */
 #define CONNECT_SECONDS 120      /* how long every connection may take to be accepted */
@@ -44,11 +45,12 @@ struct options {
 	int devices;
 	int first;                 /* index of the first device (several processes, one range) */
 	const char *prefix;
-	const char *keys_from;
+	const char *keys_file;
 	const char *key;
 	const char *hub_host;      /* host part of the username and SAS scope */
 	bool no_auth;
 	int window;
+	double rate;               /* > 0: open loop, this many messages per second in all */
 	double seconds;
 	double warmup;
 	int size;
@@ -76,8 +78,7 @@ struct client {
 
 struct stats {
 	uint64_t published, acked_total, acked_window, pub_errors;
-	uint64_t *lat_ns;          /* PUBACK latencies of messages acknowledged in the window */
-	size_t nlat, caplat;
+	struct fleet_lat lat;      /* PUBACK latencies of messages acknowledged in the window */
 	int refused, failed, lost;
 	int refusal_lines;
 };
@@ -91,12 +92,7 @@ static bool phase_measure;      /* acknowledgements count toward the figures */
 static uint64_t window_end_ns;
 static volatile sig_atomic_t stop_flag;
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
+#define now_ns fleet_now_ns
 
 static void on_signal(int sig)
 {
@@ -107,54 +103,45 @@ static void on_signal(int sig)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: mqtt_load [options]                      load: N devices publish QoS 1\n"
-		"       mqtt_load --idle N [options]             hold N connections until SIGTERM\n"
-		"       mqtt_load --startup RUNS --ready-file PATH -- COMMAND [ARGS...]\n"
+		"usage: fleet load [options]                     N devices publish QoS 1 telemetry\n"
+		"       fleet load --idle N [options]            hold N connections until SIGTERM\n"
+		"       fleet load --startup RUNS --ready-file PATH -- COMMAND [ARGS...]\n"
 		"                                                time COMMAND from exec to PATH\n"
 		"\n"
 		"  --host H            server address (default 127.0.0.1)\n"
 		"  --port P            server port (default 1883)\n"
-		"  --tls --cafile PEM  TLS, trusting this CA; the server name must match --host\n"
+		"  --tls --ca PEM      TLS, trusting this CA; the server name must match --host\n"
+		"                      (--cafile is the same option)\n"
 		"  --insecure          with --tls: check the chain but not the name\n"
 		"  --devices N         devices (default 100)\n"
 		"  --first K           index of the first device (default 0)\n"
 		"  --prefix P          device ids P0000, P0001, ... (default bench-)\n"
 		"  --key BASE64        one device key for every device\n"
-		"  --keys-from FILE    lines 'KEY' (every device) or 'DEVICE KEY'\n"
+		"  --keys FILE         key map, JSON {\"bench-0000\":\"KEY\", \"*\":\"KEY\"}\n"
 		"  --hub-host NAME     hub host name in username and SAS (default simhub.azure-devices.net)\n"
 		"  --no-auth           no username or password (a plain broker)\n"
 		"  --window W          QoS 1 messages in flight per device (default 16)\n"
-		"  --seconds S         measured time (default 10)\n"
+		"  --rate R            open loop: R messages/s over all devices (default: closed loop,\n"
+		"                      a new message as soon as a PUBACK frees a window slot)\n"
+		"  --duration S        measured time in seconds (default 10; --seconds is the same)\n"
 		"  --warmup S          publishing before the measurement starts (default 1)\n"
 		"  --size BYTES        payload size (default 200)\n"
 		"  --topic-style iothub|plain   devices/{id}/messages/events/ (default) or bench/{id}\n"
 		"  --burst N           connections set up at once (default 64)\n"
 		"  --keepalive S       MQTT keepalive (default 60)\n"
 		"Output ends with one line 'RESULT key=value ...' (load) or 'IDLE key=value ...' or\n"
-		"'STARTUP key=value ...'. Exit status 2 when a connection was refused or lost.\n");
+		"'STARTUP key=value ...'. Exit status 0; 1 when a connection was refused or lost or a\n"
+		"message went without PUBACK; 2 for a usage error.\n");
 }
 
 static int parse_int(const char *name, const char *v, int lo, int hi)
 {
-	char *end = NULL;
-	errno = 0;
-	long x = v ? strtol(v, &end, 10) : 0;
-	if (!v || errno || *end || x < lo || x > hi) {
-		fprintf(stderr, "mqtt_load: %s takes an integer %d..%d\n", name, lo, hi);
-		exit(64);
-	}
-	return (int)x;
+	return fleet_opt_int(name, v, lo, hi);
 }
 
 static double parse_double(const char *name, const char *v)
 {
-	char *end = NULL;
-	double x = v ? strtod(v, &end) : -1;
-	if (!v || *end || !(x >= 0) || x > 86400) {
-		fprintf(stderr, "mqtt_load: %s takes a number of seconds\n", name);
-		exit(64);
-	}
-	return x;
+	return fleet_opt_double(name, v, 0, 86400);
 }
 
 static void parse_args(int argc, char **argv)
@@ -163,7 +150,7 @@ static void parse_args(int argc, char **argv)
 			       .hub_host = "simhub.azure-devices.net", .window = 16, .seconds = 10,
 			       .warmup = 1, .size = 200, .topic_style = "iothub", .burst = 64,
 			       .keepalive = 60};
-	for (int i = 1; i < argc; i++) {
+	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 		bool used = true;
@@ -183,13 +170,13 @@ static void parse_args(int argc, char **argv)
 			opt.command = argv + i + 1;
 			break;
 		} else if (!v) {
-			fprintf(stderr, "mqtt_load: %s needs a value (or is unknown; see --help)\n", a);
-			exit(64);
+			fprintf(stderr, "fleet: %s needs a value (or is unknown; see --help)\n", a);
+			exit(FLEET_EXIT_USAGE);
 		} else if (!strcmp(a, "--host")) {
 			opt.host = v;
 		} else if (!strcmp(a, "--port")) {
 			opt.port = parse_int(a, v, 1, 65535);
-		} else if (!strcmp(a, "--cafile")) {
+		} else if (!strcmp(a, "--cafile") || !strcmp(a, "--ca")) {
 			opt.cafile = v;
 		} else if (!strcmp(a, "--devices")) {
 			opt.devices = parse_int(a, v, 1, 1000000);
@@ -197,15 +184,17 @@ static void parse_args(int argc, char **argv)
 			opt.first = parse_int(a, v, 0, 10000000);
 		} else if (!strcmp(a, "--prefix")) {
 			opt.prefix = v;
-		} else if (!strcmp(a, "--keys-from")) {
-			opt.keys_from = v;
+		} else if (!strcmp(a, "--keys")) {
+			opt.keys_file = v;
 		} else if (!strcmp(a, "--key")) {
 			opt.key = v;
 		} else if (!strcmp(a, "--hub-host")) {
 			opt.hub_host = v;
 		} else if (!strcmp(a, "--window")) {
 			opt.window = parse_int(a, v, 1, 65535);
-		} else if (!strcmp(a, "--seconds")) {
+		} else if (!strcmp(a, "--rate")) {
+			opt.rate = fleet_opt_double(a, v, 0.001, 1e8);
+		} else if (!strcmp(a, "--seconds") || !strcmp(a, "--duration")) {
 			opt.seconds = parse_double(a, v);
 		} else if (!strcmp(a, "--warmup")) {
 			opt.warmup = parse_double(a, v);
@@ -224,27 +213,23 @@ static void parse_args(int argc, char **argv)
 		} else if (!strcmp(a, "--ready-file")) {
 			opt.ready_file = v;
 		} else {
-			fprintf(stderr, "mqtt_load: unknown option %s (see --help)\n", a);
-			exit(64);
+			fprintf(stderr, "fleet: unknown option %s (see --help)\n", a);
+			exit(FLEET_EXIT_USAGE);
 		}
 		if (used)
 			i++;
 	}
 	if (strcmp(opt.topic_style, "iothub") && strcmp(opt.topic_style, "plain")) {
-		fprintf(stderr, "mqtt_load: --topic-style is iothub or plain\n");
-		exit(64);
+		fprintf(stderr, "fleet: --topic-style is iothub or plain\n");
+		exit(FLEET_EXIT_USAGE);
 	}
 	if (opt.startup && (!opt.ready_file || !opt.command || !opt.command[0])) {
-		fprintf(stderr, "mqtt_load: --startup needs --ready-file PATH -- COMMAND ...\n");
-		exit(64);
+		fprintf(stderr, "fleet: --startup needs --ready-file PATH -- COMMAND ...\n");
+		exit(FLEET_EXIT_USAGE);
 	}
-	if (!opt.startup && !opt.no_auth && !opt.key && !opt.keys_from) {
-		fprintf(stderr, "mqtt_load: give --key, --keys-from or --no-auth\n");
-		exit(64);
-	}
-	if (opt.tls && !opt.cafile) {
-		fprintf(stderr, "mqtt_load: --tls needs --cafile\n");
-		exit(64);
+	if (!opt.startup && !opt.no_auth && !opt.key && !opt.keys_file) {
+		fprintf(stderr, "fleet: give --key, --keys or --no-auth\n");
+		exit(FLEET_EXIT_USAGE);
 	}
 	if (opt.idle)
 		opt.devices = opt.idle;
@@ -252,90 +237,11 @@ static void parse_args(int argc, char **argv)
 
 /* ---- keys ---- */
 
-struct key_entry {
-	char *id;
-	char *key;
-};
-static struct key_entry *keys;
-static size_t nkeys;
-static char *default_key;
-
-static int key_cmp(const void *a, const void *b)
-{
-	return strcmp(((const struct key_entry *)a)->id, ((const struct key_entry *)b)->id);
-}
-
-/* Read --keys-from: 'KEY' lines set the key of every device, 'ID KEY' lines one device's. */
-static void load_keys(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	if (!f) {
-		fprintf(stderr, "mqtt_load: cannot open %s: %s\n", path, strerror(errno));
-		exit(66);
-	}
-	char line[1024];
-	size_t cap = 0;
-	while (fgets(line, sizeof line, f)) {
-		char a[512], b[600];
-		int n = sscanf(line, "%511s %599s", a, b);
-		if (n == 1) {
-			free(default_key);
-			default_key = strdup(a);
-		} else if (n == 2) {
-			if (nkeys == cap) {
-				cap = cap ? cap * 2 : 256;
-				keys = realloc(keys, cap * sizeof *keys);
-				if (!keys)
-					abort();
-			}
-			keys[nkeys].id = strdup(a);
-			keys[nkeys].key = strdup(b);
-			nkeys++;
-		}
-	}
-	fclose(f);
-	qsort(keys, nkeys, sizeof *keys, key_cmp);
-}
+static struct fleet_keys *keys;
 
 static const char *key_for(const char *id)
 {
-	if (opt.key)
-		return opt.key;
-	struct key_entry probe = {.id = (char *)id};
-	struct key_entry *e = nkeys ? bsearch(&probe, keys, nkeys, sizeof *keys, key_cmp) : NULL;
-	return e ? e->key : default_key;
-}
-
-/* ---- TLS ---- */
-
-/*
- * One SSL_CTX shared by every client: libmosquitto would otherwise build a context and read
- * the CA file once per connection, which costs the load tool time and memory for nothing.
- * The chain is verified against --cafile, and the server certificate must name --host (an
- * IP address SAN for an address) unless --insecure.
- */
-static SSL_CTX *make_ssl_ctx(void)
-{
-	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
-	if (!ctx || SSL_CTX_load_verify_locations(ctx, opt.cafile, NULL) != 1) {
-		fprintf(stderr, "mqtt_load: cannot load CA file %s\n", opt.cafile);
-		exit(66);
-	}
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
-	if (!opt.insecure) {
-		X509_VERIFY_PARAM *p = SSL_CTX_get0_param(ctx);
-		unsigned char addr[16];
-		int ok = (inet_pton(AF_INET, opt.host, addr) == 1 ||
-			  inet_pton(AF_INET6, opt.host, addr) == 1)
-				 ? X509_VERIFY_PARAM_set1_ip_asc(p, opt.host)
-				 : X509_VERIFY_PARAM_set1_host(p, opt.host, 0);
-		if (ok != 1) {
-			fprintf(stderr, "mqtt_load: cannot set the name check for %s\n", opt.host);
-			exit(70);
-		}
-	}
-	return ctx;
+	return opt.key ? opt.key : fleet_keys_get(keys, id, NULL);
 }
 
 /* ---- callbacks ---- */
@@ -351,7 +257,7 @@ static void on_connect(struct mosquitto *m, void *obj, int rc)
 	c->state = C_REFUSED;
 	st.refused++;
 	if (st.refusal_lines++ < MAX_REFUSAL_LINES)
-		fprintf(stderr, "mqtt_load: REFUSED %s%04d: CONNACK %d (%s)\n", opt.prefix,
+		fprintf(stderr, "fleet: REFUSED %s%04d: CONNACK %d (%s)\n", opt.prefix,
 			c->idx, rc, mosquitto_connack_string(rc));
 }
 
@@ -363,14 +269,14 @@ static void on_disconnect(struct mosquitto *m, void *obj, int rc)
 		c->state = C_LOST;
 		st.lost++;
 		if (st.refusal_lines++ < MAX_REFUSAL_LINES)
-			fprintf(stderr, "mqtt_load: LOST %s%04d: %s (%d messages in flight)\n",
+			fprintf(stderr, "fleet: LOST %s%04d: %s (%d messages in flight)\n",
 				opt.prefix, c->idx, rc ? mosquitto_strerror(rc) : "server closed",
 				c->inflight);
 	} else if (c->state == C_CONNECTING) {
 		c->state = C_FAILED;
 		st.failed++;
 		if (st.refusal_lines++ < MAX_REFUSAL_LINES)
-			fprintf(stderr, "mqtt_load: FAILED %s%04d before CONNACK: %s\n", opt.prefix,
+			fprintf(stderr, "fleet: FAILED %s%04d before CONNACK: %s\n", opt.prefix,
 				c->idx, mosquitto_strerror(rc));
 	}
 }
@@ -389,13 +295,7 @@ static void on_publish(struct mosquitto *m, void *obj, int mid)
 		st.acked_total++;
 		if (phase_measure && t <= window_end_ns) {
 			st.acked_window++;
-			if (st.nlat == st.caplat) {
-				st.caplat = st.caplat ? st.caplat * 2 : 1 << 20;
-				st.lat_ns = realloc(st.lat_ns, st.caplat * sizeof *st.lat_ns);
-				if (!st.lat_ns)
-					abort();
-			}
-			st.lat_ns[st.nlat++] = t - c->sent_ns[i];
+			fleet_lat_add(&st.lat, t - c->sent_ns[i]);
 		}
 		return;
 	}
@@ -417,8 +317,8 @@ static void sync_interest(struct client *c)
 			return;
 		struct epoll_event e = {.events = EPOLLIN, .data.ptr = c};
 		if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &e) != 0) {
-			fprintf(stderr, "mqtt_load: epoll_ctl: %s\n", strerror(errno));
-			exit(71);
+			fprintf(stderr, "fleet: epoll_ctl: %s\n", strerror(errno));
+			exit(FLEET_EXIT_FAIL);
 		}
 		c->fd = fd;
 		c->ev = EPOLLIN;
@@ -432,6 +332,18 @@ static void sync_interest(struct client *c)
 }
 
 static char *payload;
+static uint64_t rate_t0;         /* open loop: when pacing started, and messages sent since */
+static uint64_t rate_sent;
+static int rate_cursor;          /* the next client pace_all offers a message to */
+
+/* Open loop: may one more message leave now? Always true in closed loop. */
+static bool rate_allows(void)
+{
+	if (opt.rate <= 0)
+		return true;
+	double due = opt.rate * (double)(now_ns() - rate_t0) / 1e9 + 1;
+	return (double)rate_sent < due;
+}
 
 /* Fill the client's window with new messages; each is written to the socket at once. */
 static void refill(struct client *c)
@@ -439,13 +351,15 @@ static void refill(struct client *c)
 	for (int i = 0; i < opt.window && c->state == C_UP && c->inflight < opt.window; i++) {
 		if (c->mids[i])
 			continue;
+		if (!rate_allows())
+			return;
 		int mid = 0;
 		uint64_t t = now_ns();
 		int rc = mosquitto_publish(c->m, &mid, c->topic, opt.size, payload, 1, false);
 		if (rc != MOSQ_ERR_SUCCESS) {
 			st.pub_errors++;
 			if (st.pub_errors <= MAX_REFUSAL_LINES)
-				fprintf(stderr, "mqtt_load: publish on %s%04d: %s\n", opt.prefix, c->idx,
+				fprintf(stderr, "fleet: publish on %s%04d: %s\n", opt.prefix, c->idx,
 					mosquitto_strerror(rc));
 			return;
 		}
@@ -453,6 +367,27 @@ static void refill(struct client *c)
 		c->sent_ns[i] = t;
 		c->inflight++;
 		st.published++;
+		rate_sent++;
+		if (opt.rate > 0)
+			return;   /* open loop: one message per turn, so devices take turns */
+	}
+}
+
+/*
+ * Open loop: hand out the messages that are due, one per device in turn, starting where the
+ * last turn stopped, so the rate is spread over the fleet. A device whose window is full is
+ * skipped (its messages wait: the offered rate then exceeds what the server acknowledges).
+ */
+static void pace_all(void)
+{
+	int tried = 0;
+	while (rate_allows() && tried < nclients) {
+		struct client *c = &clients[rate_cursor];
+		rate_cursor = (rate_cursor + 1) % nclients;
+		uint64_t before = st.published;
+		refill(c);
+		sync_interest(c);
+		tried = st.published == before ? tried + 1 : 0;
 	}
 }
 
@@ -467,13 +402,13 @@ static void client_broken(struct client *c, int rc)
 		c->state = C_FAILED;
 		st.failed++;
 		if (st.refusal_lines++ < MAX_REFUSAL_LINES)
-			fprintf(stderr, "mqtt_load: FAILED %s%04d before CONNACK: %s\n", opt.prefix,
+			fprintf(stderr, "fleet: FAILED %s%04d before CONNACK: %s\n", opt.prefix,
 				c->idx, rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
 	} else if (c->state == C_UP) {
 		c->state = C_LOST;
 		st.lost++;
 		if (st.refusal_lines++ < MAX_REFUSAL_LINES)
-			fprintf(stderr, "mqtt_load: LOST %s%04d: %s\n", opt.prefix, c->idx,
+			fprintf(stderr, "fleet: LOST %s%04d: %s\n", opt.prefix, c->idx,
 				mosquitto_strerror(rc));
 	}
 	if (c->fd >= 0)
@@ -488,7 +423,7 @@ static void on_log(struct mosquitto *m, void *obj, int level, const char *text)
 	(void)m;
 	struct client *c = obj;
 	if (level == MOSQ_LOG_ERR && st.refusal_lines < MAX_REFUSAL_LINES)
-		fprintf(stderr, "mqtt_load: %s%04d: %s\n", opt.prefix, c->idx, text);
+		fprintf(stderr, "fleet: %s%04d: %s\n", opt.prefix, c->idx, text);
 }
 
 /* Service sockets for up to `ms` milliseconds; `publishing` refills windows as acks arrive. */
@@ -507,7 +442,7 @@ static void poll_once(int ms, bool publishing)
 			client_broken(c, rc);
 			continue;
 		}
-		if (publishing && c->state == C_UP)
+		if (publishing && c->state == C_UP && opt.rate <= 0)
 			refill(c);
 		sync_interest(c);
 	}
@@ -546,8 +481,8 @@ static void make_clients(SSL_CTX *ctx)
 		c->sent_ns = calloc((size_t)opt.window, sizeof *c->sent_ns);
 		c->m = mosquitto_new(id, true, c);
 		if (!c->mids || !c->sent_ns || !c->m) {
-			fprintf(stderr, "mqtt_load: cannot create client %d: %s\n", i, strerror(errno));
-			exit(71);
+			fprintf(stderr, "fleet: cannot create client %d: %s\n", i, strerror(errno));
+			exit(FLEET_EXIT_FAIL);
 		}
 		mosquitto_int_option(c->m, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
 		mosquitto_int_option(c->m, MOSQ_OPT_TCP_NODELAY, 1);
@@ -564,16 +499,14 @@ static void make_clients(SSL_CTX *ctx)
 		if (!opt.no_auth) {
 			const char *key = key_for(id);
 			if (!key) {
-				fprintf(stderr, "mqtt_load: no key for %s\n", id);
-				exit(65);
+				fprintf(stderr, "fleet: no key for %s\n", id);
+				exit(FLEET_EXIT_USAGE);
 			}
-			char user[512], uri[512], tok[2048];
-			size_t toklen = 0;
-			snprintf(user, sizeof user, "%s/%s/?api-version=" API_VERSION, opt.hub_host, id);
-			snprintf(uri, sizeof uri, "%s/devices/%s", opt.hub_host, id);
-			if (sas_build(uri, key, NULL, expiry, tok, sizeof tok, &toklen) != SH_OK) {
-				fprintf(stderr, "mqtt_load: cannot sign a SAS token for %s (bad key?)\n", id);
-				exit(65);
+			char user[512], tok[2048];
+			if (fleet_credentials(opt.hub_host, id, NULL, key, expiry, user, sizeof user,
+					      tok, sizeof tok) != 0) {
+				fprintf(stderr, "fleet: cannot sign a SAS token for %s (bad key?)\n", id);
+				exit(FLEET_EXIT_USAGE);
 			}
 			mosquitto_username_pw_set(c->m, user, tok);
 		}
@@ -599,7 +532,7 @@ static int connect_all(void)
 				c->state = C_FAILED;
 				st.failed++;
 				if (st.refusal_lines++ < MAX_REFUSAL_LINES)
-					fprintf(stderr, "mqtt_load: FAILED %s%04d: connect: %s\n",
+					fprintf(stderr, "fleet: FAILED %s%04d: connect: %s\n",
 						opt.prefix, c->idx,
 						rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
 				continue;
@@ -619,7 +552,7 @@ static int connect_all(void)
 		if (next == nclients && pending == 0)
 			break;
 		if (now_ns() > deadline) {
-			fprintf(stderr, "mqtt_load: FAILED: %d connections still without CONNACK after %d s\n",
+			fprintf(stderr, "fleet: FAILED: %d connections still without CONNACK after %d s\n",
 				pending, CONNECT_SECONDS);
 			st.failed += pending;
 			break;
@@ -632,23 +565,20 @@ static int connect_all(void)
 	return up;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
-}
-
-/* Nearest-rank percentile of the sorted latencies, in microseconds. */
 static double pct_us(double p)
 {
-	if (!st.nlat)
-		return 0;
-	size_t k = (size_t)(p / 100.0 * (double)st.nlat + 0.999999);
-	if (k < 1)
-		k = 1;
-	if (k > st.nlat)
-		k = st.nlat;
-	return (double)st.lat_ns[k - 1] / 1000.0;
+	return fleet_lat_pct_us(&st.lat, p);
+}
+
+/* One turn of the publishing loop: sockets, then (open loop) the messages that are due. */
+static void pump(void)
+{
+	if (opt.rate > 0) {
+		poll_once(1, true);
+		pace_all();
+	} else {
+		poll_once(10, true);
+	}
 }
 
 /* Messages without PUBACK on live connections, or also on lost ones. */
@@ -664,15 +594,15 @@ static int in_flight_total(bool with_lost)
 static int run_load(void)
 {
 	int up = connect_all();
-	fprintf(stderr, "mqtt_load: %d of %d devices connected to %s:%d%s\n", up, nclients, opt.host,
+	fprintf(stderr, "fleet: %d of %d devices connected to %s:%d%s\n", up, nclients, opt.host,
 		opt.port, opt.tls ? " (TLS)" : "");
 	if (st.refusal_lines > MAX_REFUSAL_LINES)
-		fprintf(stderr, "mqtt_load: (%d more refused or failed connections not listed)\n",
+		fprintf(stderr, "fleet: (%d more refused or failed connections not listed)\n",
 			st.refusal_lines - MAX_REFUSAL_LINES);
 	if (up == 0) {
 		printf("RESULT msgs_per_s=0 p50_us=0 p99_us=0 acked=0 devices=0 refused=%d failed=%d "
 		       "lost=0 unacked=0 errors=%d\n", st.refused, st.failed, st.refused + st.failed);
-		return 2;
+		return FLEET_EXIT_FAIL;
 	}
 	payload = malloc((size_t)opt.size);
 	if (!payload)
@@ -685,12 +615,14 @@ static int run_load(void)
 	uint64_t t0 = now_ns();
 	uint64_t warm_end = t0 + (uint64_t)(opt.warmup * 1e9);
 	uint64_t last_misc = t0;
-	for (int i = 0; i < nclients; i++) {
-		refill(&clients[i]);
-		sync_interest(&clients[i]);
-	}
+	rate_t0 = t0;
+	if (opt.rate <= 0)
+		for (int i = 0; i < nclients; i++) {
+			refill(&clients[i]);
+			sync_interest(&clients[i]);
+		}
 	while (!stop_flag && now_ns() < warm_end)
-		poll_once(10, true);
+		pump();
 	window_end_ns = now_ns() + (uint64_t)(opt.seconds * 1e9);
 	uint64_t ws = now_ns();
 	phase_measure = true;
@@ -698,7 +630,7 @@ static int run_load(void)
 		uint64_t t = now_ns();
 		if (t >= window_end_ns)
 			break;
-		poll_once(10, true);
+		pump();
 		if (t - last_misc > 1000000000u) {
 			keepalive_all();
 			last_misc = t;
@@ -720,34 +652,41 @@ static int run_load(void)
 	for (int k = 0; k < 5; k++)
 		poll_once(2, false);
 
-	qsort(st.lat_ns, st.nlat, sizeof *st.lat_ns, cmp_u64);
 	double rate = measured > 0 ? (double)st.acked_window / measured : 0;
 	int errors = st.refused + st.failed + st.lost + unacked + (int)st.pub_errors;
-	printf("devices %d, window %d, payload %d bytes, %s, warm-up %.1f s, measured %.2f s\n",
-	       up, opt.window, opt.size, opt.tls ? "TLS" : "TCP", opt.warmup, measured);
+	char pace[64];
+	if (opt.rate > 0)
+		snprintf(pace, sizeof pace, "open loop at %.0f msgs/s", opt.rate);
+	else
+		snprintf(pace, sizeof pace, "closed loop");
+	printf("devices %d, window %d, %s, payload %d bytes, %s, warm-up %.1f s, measured %.2f s\n",
+	       up, opt.window, pace, opt.size, opt.tls ? "TLS" : "TCP", opt.warmup, measured);
 	printf("  acknowledged   %.0f msgs/s (%llu in the window, %llu published in all)\n", rate,
 	       (unsigned long long)st.acked_window, (unsigned long long)st.published);
-	printf("  PUBACK latency p50 %.0f us, p99 %.0f us, max %.0f us\n", pct_us(50), pct_us(99),
-	       pct_us(100));
+	printf("  sent %llu, acknowledged %llu, failed %d\n", (unsigned long long)st.published,
+	       (unsigned long long)st.acked_total, unacked + (int)st.pub_errors);
+	printf("  PUBACK latency p50 %.0f us, p90 %.0f us, p99 %.0f us, max %.0f us\n", pct_us(50),
+	       pct_us(90), pct_us(99), pct_us(100));
 	printf("  errors         %d (refused %d, failed %d, lost %d, no PUBACK %d s after the end %d, "
 	       "publish errors %llu)\n", errors, st.refused, st.failed, st.lost, DRAIN_SECONDS,
 	       unacked, (unsigned long long)st.pub_errors);
-	printf("RESULT msgs_per_s=%.0f p50_us=%.0f p99_us=%.0f acked=%llu acked_total=%llu "
-	       "devices=%d refused=%d failed=%d lost=%d unacked=%d errors=%d\n", rate, pct_us(50),
-	       pct_us(99), (unsigned long long)st.acked_window,
-	       (unsigned long long)st.acked_total, up, st.refused, st.failed, st.lost, unacked,
+	printf("RESULT msgs_per_s=%.0f p50_us=%.0f p90_us=%.0f p99_us=%.0f max_us=%.0f acked=%llu "
+	       "acked_total=%llu sent=%llu devices=%d refused=%d failed=%d lost=%d unacked=%d "
+	       "errors=%d\n", rate, pct_us(50), pct_us(90), pct_us(99), pct_us(100),
+	       (unsigned long long)st.acked_window, (unsigned long long)st.acked_total,
+	       (unsigned long long)st.published, up, st.refused, st.failed, st.lost, unacked,
 	       errors);
 	fflush(stdout);
 	if (st.lost && st.refusal_lines > MAX_REFUSAL_LINES)
-		fprintf(stderr, "mqtt_load: (%d refused, failed or lost connections in all)\n",
+		fprintf(stderr, "fleet: (%d refused, failed or lost connections in all)\n",
 			st.refused + st.failed + st.lost);
 	if (st.refused || st.failed || st.lost) {
-		fprintf(stderr, "mqtt_load: *** %d of %d connections refused, failed or lost: the "
+		fprintf(stderr, "fleet: *** %d of %d connections refused, failed or lost: the "
 				"figures above are not a valid run ***\n",
 			st.refused + st.failed + st.lost, nclients);
-		return 2;
+		return FLEET_EXIT_FAIL;
 	}
-	return unacked ? 2 : 0;
+	return unacked || st.pub_errors ? FLEET_EXIT_FAIL : FLEET_EXIT_OK;
 }
 
 static int run_idle(void)
@@ -756,13 +695,13 @@ static int run_idle(void)
 	int up = connect_all();
 	double secs = (double)(now_ns() - t0) / 1e9;
 	if (st.refusal_lines > MAX_REFUSAL_LINES)
-		fprintf(stderr, "mqtt_load: (%d more refused or failed connections not listed)\n",
+		fprintf(stderr, "fleet: (%d more refused or failed connections not listed)\n",
 			st.refusal_lines - MAX_REFUSAL_LINES);
 	printf("IDLE up=%d wanted=%d refused=%d failed=%d seconds=%.1f\n", up, nclients, st.refused,
 	       st.failed, secs);
 	fflush(stdout);
 	if (up < nclients)
-		fprintf(stderr, "mqtt_load: *** only %d of %d idle connections are up ***\n", up,
+		fprintf(stderr, "fleet: *** only %d of %d idle connections are up ***\n", up,
 			nclients);
 	uint64_t last_misc = now_ns();
 	while (!stop_flag) {
@@ -773,9 +712,9 @@ static int run_idle(void)
 		}
 	}
 	if (st.lost)
-		fprintf(stderr, "mqtt_load: *** %d idle connections were lost while held ***\n", st.lost);
+		fprintf(stderr, "fleet: *** %d idle connections were lost while held ***\n", st.lost);
 	printf("IDLE_END lost=%d\n", st.lost);
-	return (up < nclients || st.lost) ? 2 : 0;
+	return (up < nclients || st.lost) ? FLEET_EXIT_FAIL : FLEET_EXIT_OK;
 }
 
 /* ---- start-up timing ---- */
@@ -814,7 +753,7 @@ static double time_one_start(void)
 	uint64_t t0 = now_ns();
 	pid_t pid = fork();
 	if (pid < 0) {
-		fprintf(stderr, "mqtt_load: fork: %s\n", strerror(errno));
+		fprintf(stderr, "fleet: fork: %s\n", strerror(errno));
 		return -1;
 	}
 	if (pid == 0) {
@@ -835,14 +774,14 @@ static double time_one_start(void)
 		}
 		int status;
 		if (waitpid(pid, &status, WNOHANG) == pid) {
-			fprintf(stderr, "mqtt_load: the server exited (status %d) before writing %s\n",
+			fprintf(stderr, "fleet: the server exited (status %d) before writing %s\n",
 				WIFEXITED(status) ? WEXITSTATUS(status) : -1, path);
 			if (in >= 0)
 				close(in);
 			return -1;
 		}
 		if (now_ns() > deadline) {
-			fprintf(stderr, "mqtt_load: no ready file after 10 s\n");
+			fprintf(stderr, "fleet: no ready file after 10 s\n");
 			break;
 		}
 		if (in >= 0) {
@@ -881,35 +820,17 @@ static int run_startup(void)
 	}
 	if (!ok) {
 		printf("STARTUP runs=0 median_ms=0 min_ms=0 max_ms=0\n");
-		return 2;
+		return FLEET_EXIT_FAIL;
 	}
 	qsort(ms, (size_t)ok, sizeof *ms, cmp_double);
 	double med = ok % 2 ? ms[ok / 2] : (ms[ok / 2 - 1] + ms[ok / 2]) / 2;
 	printf("STARTUP runs=%d median_ms=%.1f min_ms=%.1f max_ms=%.1f\n", ok, med, ms[0],
 	       ms[ok - 1]);
 	free(ms);
-	return ok == opt.startup ? 0 : 2;
+	return ok == opt.startup ? FLEET_EXIT_OK : FLEET_EXIT_FAIL;
 }
 
-/* Each connection costs three descriptors (socket and libmosquitto's socket pair). */
-static void raise_fd_limit(void)
-{
-	struct rlimit rl;
-	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-		return;
-	rlim_t need = (rlim_t)nclients * 3 + 64;
-	if (rl.rlim_cur < need && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max < need ? rl.rlim_max : need;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
-	getrlimit(RLIMIT_NOFILE, &rl);
-	if (rl.rlim_cur < need)
-		fprintf(stderr, "mqtt_load: warning: %d connections need about %lu descriptors, the "
-				"limit is %lu: run several processes with --first\n",
-			nclients, (unsigned long)need, (unsigned long)rl.rlim_cur);
-}
-
-int main(int argc, char **argv)
+int fleet_load_main(int argc, char **argv)
 {
 	parse_args(argc, argv);
 	struct sigaction sa;
@@ -921,17 +842,19 @@ int main(int argc, char **argv)
 	if (opt.startup)
 		return run_startup();
 
-	if (opt.keys_from)
-		load_keys(opt.keys_from);
+	if (opt.keys_file && !(keys = fleet_keys_load(opt.keys_file)))
+		return FLEET_EXIT_USAGE;
 	mosquitto_lib_init();
 	nclients = opt.devices;
-	raise_fd_limit();
+	fleet_raise_fd_limit(nclients);
 	epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (epfd < 0) {
-		fprintf(stderr, "mqtt_load: epoll_create1: %s\n", strerror(errno));
-		return 71;
+		fprintf(stderr, "fleet: epoll_create1: %s\n", strerror(errno));
+		return FLEET_EXIT_FAIL;
 	}
-	SSL_CTX *ctx = opt.tls ? make_ssl_ctx() : NULL;
+	SSL_CTX *ctx = opt.tls ? fleet_ssl_ctx(opt.cafile, opt.host, opt.insecure) : NULL;
+	if (opt.tls && !ctx)
+		return FLEET_EXIT_USAGE;
 	make_clients(ctx);
 	int rc = opt.idle ? run_idle() : run_load();
 	for (int i = 0; i < nclients; i++) {
@@ -940,7 +863,8 @@ int main(int argc, char **argv)
 		free(clients[i].sent_ns);
 	}
 	free(clients);
-	free(st.lat_ns);
+	fleet_lat_free(&st.lat);
+	fleet_keys_free(keys);
 	free(payload);
 	if (ctx)
 		SSL_CTX_free(ctx);

@@ -17,6 +17,8 @@
 #include "app/cli.h"
 #include "core/fixture.h"
 #include "core/identity.h"
+#include "core/isotime.h"
+#include "core/sas.h"
 #include "store/store.h"
 
 const char *cli_opt(const struct cli_ctx *ctx, const char *name)
@@ -118,6 +120,8 @@ int cli_open(struct cli_ctx *ctx, bool create)
 
 void cli_close(struct cli_ctx *ctx)
 {
+	hubclient_free(ctx->remote);
+	ctx->remote = NULL;
 	if (ctx->hub)
 		hub_close(ctx->hub);
 	if (ctx->st)
@@ -208,7 +212,7 @@ cJSON *cli_read_json_arg(const char *arg, const char *what)
 
 long long cli_parse_duration(const char *s)
 {
-	if (!s || !*s)
+	if (!s || *s < '0' || *s > '9')   /* strtoll would take spaces and signs */
 		return -1;
 	char *end;
 	errno = 0;
@@ -371,4 +375,229 @@ int cli_load_fixtures(struct cli_ctx *ctx, const char *const *paths, int n, bool
 	free(l.fx);
 	free(l.files);
 	return rc;
+}
+
+/* --- the running hub ----------------------------------------------------------------------------- */
+
+int64_t cli_now_us(void)
+{
+	return wall_now_us(NULL);
+}
+
+int cli_ready_path(const char *db, char *out, size_t cap)
+{
+	if (!db || !*db || strcmp(db, ":memory:") == 0 || strncmp(db, "file:", 5) == 0)
+		return -1;
+	const char *slash = strrchr(db, '/');
+	int n;
+	if (!slash)
+		n = snprintf(out, cap, "./%s", CLI_READY_NAME);
+	else if (slash == db)
+		n = snprintf(out, cap, "/%s", CLI_READY_NAME);
+	else
+		n = snprintf(out, cap, "%.*s/%s", (int)(slash - db), db, CLI_READY_NAME);
+	return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+
+/* The ready file's fields the client needs, copied out (each "" when absent). */
+struct ready_info {
+	char url[300];
+	char ca[4096];
+	char service[1024];
+};
+
+/*
+ * Read the ready file at `path`. Returns 0 with *ri filled; 1 when there is no file; -1 when
+ * it exists but cannot be read or is not the JSON `simhub serve` writes (the reason printed).
+ * The URL is the file's "url", else https://127.0.0.1:<https>.
+ */
+static int read_ready(const char *path, struct ready_info *ri)
+{
+	memset(ri, 0, sizeof *ri);
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		if (errno == ENOENT)
+			return 1;
+		cli_error(CLI_FAIL, "cannot read the ready file %s: %s", path, strerror(errno));
+		return -1;
+	}
+	char *text = read_file(f, NULL);
+	fclose(f);
+	cJSON *j = text ? cJSON_Parse(text) : NULL;
+	free(text);
+	const cJSON *url = cJSON_GetObjectItemCaseSensitive(j, "url");
+	const cJSON *https = cJSON_GetObjectItemCaseSensitive(j, "https");
+	const cJSON *ca = cJSON_GetObjectItemCaseSensitive(j, "ca");
+	const cJSON *svc = cJSON_GetObjectItemCaseSensitive(j, "service");
+	int rc = 0;
+	if (cJSON_IsString(url))
+		snprintf(ri->url, sizeof ri->url, "%s", url->valuestring);
+	else if (cJSON_IsNumber(https) && https->valueint > 0)
+		snprintf(ri->url, sizeof ri->url, "https://127.0.0.1:%d", https->valueint);
+	else
+		rc = -1;
+	if (cJSON_IsString(ca))
+		snprintf(ri->ca, sizeof ri->ca, "%s", ca->valuestring);
+	if (cJSON_IsString(svc))
+		snprintf(ri->service, sizeof ri->service, "%s", svc->valuestring);
+	cJSON_Delete(j);
+	if (rc)
+		cli_error(CLI_FAIL, "the ready file %s is not one 'simhub serve' wrote", path);
+	return rc;
+}
+
+static const char *opt_or_env(const struct cli_ctx *ctx, const char *opt, const char *env)
+{
+	const char *v = cli_opt(ctx, opt);
+	if (!v) {
+		v = getenv(env);
+		if (v && !*v)
+			v = NULL;
+	}
+	return v;
+}
+
+int cli_remote_open(struct cli_ctx *ctx, bool required)
+{
+	const char *url = opt_or_env(ctx, "hub", "SIMHUB_HUB");
+	const char *ca = opt_or_env(ctx, "ca", "SIMHUB_CA");
+	const char *svc = opt_or_env(ctx, "service-cs", "SIMHUB_SERVICE_CS");
+	char path[4200];
+	struct ready_info ri;
+	memset(&ri, 0, sizeof ri);
+	int have_ready = 0;
+	if (cli_ready_path(ctx->db, path, sizeof path) == 0) {
+		int r = read_ready(path, &ri);
+		if (r < 0)
+			return CLI_FAIL;
+		have_ready = r == 0;
+	}
+	if (!url && !have_ready) {
+		if (!required)
+			return CLI_OK;
+		return cli_error(CLI_FAIL, "no hub is running for %s (no ready file %s): start "
+				 "'simhub serve', or pass --hub URL", ctx->db, path);
+	}
+	int from_ready = !url;
+	if (!url)
+		url = ri.url;
+	if (!ca && have_ready && ri.ca[0])
+		ca = ri.ca;
+	if (!svc && have_ready && ri.service[0])
+		svc = ri.service;
+	if (!svc)
+		return cli_error(CLI_USAGE, "talking to %s needs a service connection string: "
+				 "--service-cs or $SIMHUB_SERVICE_CS ('simhub cs --policy iothubowner' "
+				 "prints one)", url);
+	struct hubclient_config cfg = {url, ca, svc, cli_now_us() / 1000000};
+	char err[HUBCLIENT_ERR_MAX];
+	sh_rc rc = hubclient_new(&cfg, &ctx->remote, err, sizeof err);
+	if (rc == SH_E_MALFORMED && !from_ready && cli_opt(ctx, "hub"))
+		return cli_error(CLI_USAGE, "--hub: %s", err);
+	if (rc != SH_OK)
+		return cli_error(CLI_FAIL, "%s", err);
+	if (!from_ready)
+		return CLI_OK;
+	/* A ready file may outlive its hub (kill -9): ask the hub before trusting it. */
+	struct hubclient_response resp;
+	rc = hubclient_request(ctx->remote, "GET", "/simhub/v1/health", NULL, NULL, 0, NULL, 10,
+			       &resp, err, sizeof err);
+	if (rc == SH_OK) {
+		hubclient_response_free(&resp);
+		return CLI_OK;
+	}
+	hubclient_free(ctx->remote);
+	ctx->remote = NULL;
+	if (rc == SH_E_IO && !required)
+		return CLI_OK;
+	if (rc == SH_E_IO)
+		return cli_error(CLI_FAIL, "no hub is running: the ready file %s names %s, which does "
+				 "not answer (start 'simhub serve', or pass --hub URL)", path, url);
+	return cli_error(CLI_FAIL, "%s", err);
+}
+
+int cli_remote_call(struct cli_ctx *ctx, const char *method, const char *path,
+		    const char *content_type, const char *body, size_t len,
+		    const struct hubclient_header *headers, int timeout_s,
+		    struct hubclient_response *resp, const char *what, int *hub_code)
+{
+	char err[HUBCLIENT_ERR_MAX];
+	if (hub_code)
+		*hub_code = 0;
+	sh_rc rc = hubclient_request(ctx->remote, method, path, content_type, body, len, headers,
+				     timeout_s, resp, err, sizeof err);
+	if (rc != SH_OK)
+		return cli_error(CLI_FAIL, "%s: %s", what, err);
+	if (resp->status >= 300) {
+		int code = 0;
+		hubclient_error_text(resp, err, sizeof err, &code);
+		if (hub_code)
+			*hub_code = code;
+		hubclient_response_free(resp);
+		return cli_error(CLI_FAIL, "%s: %s", what, err);
+	}
+	return CLI_OK;
+}
+
+int cli_remote_json(struct cli_ctx *ctx, const char *method, const char *path, const cJSON *body,
+		    const struct hubclient_header *headers, cJSON **out, char *etag_out,
+		    const char *what)
+{
+	*out = NULL;
+	char *text = body ? cJSON_PrintUnformatted(body) : NULL;
+	if (body && !text)
+		return cli_error(CLI_FAIL, "out of memory");
+	struct hubclient_response resp;
+	int rc = cli_remote_call(ctx, method, path, text ? "application/json; charset=utf-8" : NULL,
+				 text, text ? strlen(text) : 0, headers, 60, &resp, what, NULL);
+	cJSON_free(text);
+	if (rc)
+		return rc;
+	if (etag_out)
+		snprintf(etag_out, 128, "%s", resp.etag);
+	if (resp.body_len) {
+		*out = cJSON_ParseWithLength(resp.body, resp.body_len);
+		if (!*out) {
+			hubclient_response_free(&resp);
+			return cli_error(CLI_FAIL, "%s: the hub's answer is not JSON", what);
+		}
+	}
+	hubclient_response_free(&resp);
+	return CLI_OK;
+}
+
+int cli_url_encode(const char *in, char *out, size_t cap)
+{
+	size_t n = 0;
+	return sas_url_encode(in, strlen(in), out, cap, &n) == SH_OK ? 0 : -1;
+}
+
+int cli_parse_since(const char *s, int64_t now_us, int64_t *out_us)
+{
+	if (!s || !*s)
+		return -1;
+	long long d = cli_parse_duration(s);
+	if (d >= 0) {
+		*out_us = now_us - (int64_t)d * 1000000;
+		return 0;
+	}
+	int64_t us = 0;
+	if (isotime_parse(s, strlen(s), &us) != SH_OK)
+		return -1;
+	*out_us = us;
+	return 0;
+}
+
+int cli_parse_property(const char *s, char *name, size_t ncap, char *value, size_t vcap)
+{
+	const char *eq = s ? strchr(s, '=') : NULL;
+	if (!eq || eq == s)
+		return -1;
+	size_t nlen = (size_t)(eq - s), vlen = strlen(eq + 1);
+	if (nlen >= ncap || vlen >= vcap)
+		return -1;
+	memcpy(name, s, nlen);
+	name[nlen] = '\0';
+	memcpy(value, eq + 1, vlen + 1);
+	return 0;
 }

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "app/hubclient.h"
 #include "core/iothub_error.h"
 #include "hub/hub.h"
 
@@ -53,6 +54,7 @@ struct cli_ctx {
 	bool json;               /* --json */
 	struct sh_store *st;
 	struct sh_hub *hub;
+	struct hubclient *remote;  /* set by cli_remote_open when a hub answers */
 };
 
 /* Last value of --name, or NULL. */
@@ -93,11 +95,77 @@ const struct sh_hub_env *cli_env(void);
 /* Apply fixtures from files and folders (*.json in name order) in one transaction. */
 int cli_load_fixtures(struct cli_ctx *ctx, const char *const *paths, int n, bool quiet);
 
+/* --- the running hub (issue 4) ------------------------------------------------------------------ */
+
+/* The options of every verb that can talk to a running hub; put them in the verb's table. */
+#define CLI_REMOTE_OPTS \
+	{"hub", "URL", "the running hub, https://HOST:PORT (default $SIMHUB_HUB, else the ready file)"}, \
+	{"ca", "PEM", "CA file of the hub's certificate (default $SIMHUB_CA, else the ready file's)"}, \
+	{"service-cs", "CS", "service connection string (default $SIMHUB_SERVICE_CS, else the ready file's iothubowner)"}
+
+/* The ready file `simhub serve` writes beside its database. */
+#define CLI_READY_NAME "simhub.ready.json"
+
+/*
+ * The ready file path for database path `db`: "<folder of db>/simhub.ready.json" ("./" when db
+ * has no folder). Writes into out (cap bytes). Returns 0; -1 for ":memory:" or when it does not fit.
+ */
+int cli_ready_path(const char *db, char *out, size_t cap);
+
+/*
+ * Find the running hub: --hub (or $SIMHUB_HUB) with --ca/--service-cs (or $SIMHUB_CA,
+ * $SIMHUB_SERVICE_CS, else the values of the ready file beside --db when it has them); else the
+ * ready file beside --db, checked with a health request. On success ctx->remote is set.
+ * required: a verb that only works through a hub; with false, "no hub" (no ready file, or a
+ * stale one) is not an error: CLI_OK with ctx->remote NULL, and the caller uses the database.
+ * Returns CLI_OK; CLI_FAIL with the reason printed; CLI_USAGE for a malformed --hub.
+ */
+int cli_remote_open(struct cli_ctx *ctx, bool required);
+
+/*
+ * One request to the hub opened by cli_remote_open. On a transport failure, or an answer of
+ * status 300 or more, prints "simhub: <what>: <error line>" and returns CLI_FAIL (*resp freed).
+ * On CLI_OK *resp holds the answer (caller frees with hubclient_response_free).
+ * *hub_code (optional) gets the IoT Hub error code of a failed answer, else 0.
+ */
+int cli_remote_call(struct cli_ctx *ctx, const char *method, const char *path,
+		    const char *content_type, const char *body, size_t len,
+		    const struct hubclient_header *headers, int timeout_s,
+		    struct hubclient_response *resp, const char *what, int *hub_code);
+
+/*
+ * cli_remote_call with an optional JSON body (borrowed) and a JSON answer: *out (caller frees
+ * with cJSON_Delete) is the parsed body, or NULL when the body is empty. etag_out (optional,
+ * 128 bytes) gets the ETag header. Returns CLI_OK or CLI_FAIL (printed).
+ */
+int cli_remote_json(struct cli_ctx *ctx, const char *method, const char *path,
+		    const struct cJSON *body, const struct hubclient_header *headers,
+		    struct cJSON **out, char *etag_out, const char *what);
+
+/* Percent-encode an id or a query value for a URL (A-Z a-z 0-9 - _ . ~ kept). -1 if it does not fit. */
+int cli_url_encode(const char *in, char *out, size_t cap);
+
+/*
+ * --since: a duration before now ("90s", "10m", "2h", "7d", plain seconds) or an ISO 8601 time.
+ * *out_us gets the instant in microseconds since 1970. Returns 0; -1 when malformed.
+ */
+int cli_parse_since(const char *s, int64_t now_us, int64_t *out_us);
+
+/*
+ * "k=v" (a property option): name is everything before the first '=', not empty; value the
+ * rest (may be empty). Writes both NUL-terminated. Returns 0; -1 when malformed or too long.
+ */
+int cli_parse_property(const char *s, char *name, size_t ncap, char *value, size_t vcap);
+
+/* Microseconds since 1970 from the wall clock. */
+int64_t cli_now_us(void);
+
 /* Verb tables, one per file. */
 extern const struct cli_verb cli_verbs_registry[];
 extern const struct cli_verb cli_verbs_twin[];
 extern const struct cli_verb cli_verbs_serve[];
 extern const struct cli_verb cli_verbs_ca[];
 extern const struct cli_verb cli_verbs_x509[];
+extern const struct cli_verb cli_verbs_remote[];
 
 #endif

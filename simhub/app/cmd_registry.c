@@ -1,6 +1,8 @@
 /*
  * cmd_registry.c: the registry verbs: device and module add/list/show/rm/enable/disable,
- * `cs` (connection strings and SAS tokens) and `policy list`.
+ * `cs` (connection strings and SAS tokens) and `policy list`. Device and module verbs go
+ * through the running hub's REST API when one answers (so IoT Hub's rules, etags and live
+ * sessions apply), and work on the database file otherwise, with the same output.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,17 +54,9 @@ static int copy_id(const char *src, char *dst, size_t cap, const char *what)
 	return CLI_OK;
 }
 
-/* One line per identity in text mode; the service JSON in --json mode. */
-static void print_identity(const struct cli_ctx *ctx, const struct sh_identity *id)
+/* The text form of an identity; `etag` is its etag text. */
+static void print_identity_text(const struct sh_identity *id, const char *etag)
 {
-	if (ctx->json) {
-		cJSON *j = identity_to_json(id);
-		cli_print_json(j);
-		cJSON_Delete(j);
-		return;
-	}
-	char etag[32];
-	identity_etag(id->etag_counter, etag);
 	printf("%s%s%s\n", id->device_id, id->module_id[0] ? "/" : "", id->module_id);
 	if (!id->module_id[0])
 		printf("  status:        %s%s%s\n", id->status == SH_STATUS_ENABLED ? "enabled" : "disabled",
@@ -80,11 +74,168 @@ static void print_identity(const struct cli_ctx *ctx, const struct sh_identity *
 	printf("  generationId:  %s\n  etag:          %s\n", id->generation_id, etag);
 }
 
+/* One line per identity in text mode; the service JSON in --json mode. */
+static void print_identity(const struct cli_ctx *ctx, const struct sh_identity *id)
+{
+	if (ctx->json) {
+		cJSON *j = identity_to_json(id);
+		cli_print_json(j);
+		cJSON_Delete(j);
+		return;
+	}
+	char etag[32];
+	identity_etag(id->etag_counter, etag);
+	print_identity_text(id, etag);
+}
+
+/* --- through the running hub ------------------------------------------------------------------ */
+
 struct list_state {
 	struct cli_ctx *ctx;
 	cJSON *arr;
 	int n;
 };
+
+static sh_rc list_one(void *arg, const struct sh_identity *id);
+
+static void jcopy(const cJSON *o, const char *name, char *out, size_t cap)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+	snprintf(out, cap, "%s", cJSON_IsString(v) ? v->valuestring : "");
+}
+
+/*
+ * The fields the text form shows, from a Device or Module object of the service API (the
+ * hub's answer). Unknown or missing fields stay empty; `etag` gets the object's etag.
+ */
+static void identity_from_service_json(const cJSON *j, struct sh_identity *id, char *etag,
+				       size_t etag_cap)
+{
+	memset(id, 0, sizeof *id);
+	char buf[64];
+	jcopy(j, "deviceId", id->device_id, sizeof id->device_id);
+	jcopy(j, "moduleId", id->module_id, sizeof id->module_id);
+	jcopy(j, "status", buf, sizeof buf);
+	id->status = strcmp(buf, "disabled") == 0 ? SH_STATUS_DISABLED : SH_STATUS_ENABLED;
+	jcopy(j, "statusReason", id->status_reason, sizeof id->status_reason);
+	jcopy(j, "managedBy", id->managed_by, sizeof id->managed_by);
+	jcopy(j, "generationId", id->generation_id, sizeof id->generation_id);
+	jcopy(j, "connectionState", buf, sizeof buf);
+	id->connected = strcmp(buf, "Connected") == 0;
+	const cJSON *auth = cJSON_GetObjectItemCaseSensitive(j, "authentication");
+	jcopy(auth, "type", buf, sizeof buf);
+	int a = identity_auth_parse(buf);
+	id->auth_type = a < 0 ? SH_AUTH_SAS : (enum sh_auth)a;
+	const cJSON *sk = cJSON_GetObjectItemCaseSensitive(auth, "symmetricKey");
+	jcopy(sk, "primaryKey", id->primary_key, sizeof id->primary_key);
+	jcopy(sk, "secondaryKey", id->secondary_key, sizeof id->secondary_key);
+	const cJSON *x5 = cJSON_GetObjectItemCaseSensitive(auth, "x509Thumbprint");
+	jcopy(x5, "primaryThumbprint", id->primary_thumbprint, sizeof id->primary_thumbprint);
+	jcopy(x5, "secondaryThumbprint", id->secondary_thumbprint, sizeof id->secondary_thumbprint);
+	jcopy(j, "etag", etag, etag_cap);
+}
+
+/* Print a hub answer (Device or Module object) as the local verbs print an identity. */
+static void print_service_identity(const struct cli_ctx *ctx, const cJSON *j)
+{
+	if (ctx->json) {
+		cli_print_json(j);
+		return;
+	}
+	struct sh_identity id;
+	char etag[128];
+	identity_from_service_json(j, &id, etag, sizeof etag);
+	print_identity_text(&id, etag);
+}
+
+/* "/devices/DEV[/modules/MOD]" with the ids percent-encoded. CLI_OK or CLI_USAGE (printed). */
+static int registry_path(const char *dev, const char *mod, char *out, size_t cap)
+{
+	char edev[3 * SH_ID_MAX + 1], emod[3 * SH_ID_MAX + 1];
+	if (cli_url_encode(dev, edev, sizeof edev) || cli_url_encode(mod ? mod : "", emod, sizeof emod))
+		return cli_error(CLI_USAGE, "the id is too long");
+	snprintf(out, cap, "/devices/%s%s%s", edev, mod && *mod ? "/modules/" : "",
+		 mod && *mod ? emod : "");
+	return CLI_OK;
+}
+
+/* The service JSON of a create request (PUT /devices/{id}[/modules/{mid}]). Caller frees. */
+static cJSON *create_body(const struct sh_identity *req)
+{
+	cJSON *j = cJSON_CreateObject();
+	cJSON_AddStringToObject(j, "deviceId", req->device_id);
+	if (req->module_id[0]) {
+		cJSON_AddStringToObject(j, "moduleId", req->module_id);
+		if (req->managed_by[0])
+			cJSON_AddStringToObject(j, "managedBy", req->managed_by);
+	} else {
+		cJSON_AddStringToObject(j, "status",
+					req->status == SH_STATUS_DISABLED ? "disabled" : "enabled");
+		if (req->status_reason[0])
+			cJSON_AddStringToObject(j, "statusReason", req->status_reason);
+		cJSON *cap = cJSON_AddObjectToObject(j, "capabilities");
+		cJSON_AddBoolToObject(cap, "iotEdge", req->iot_edge);
+	}
+	cJSON *auth = cJSON_AddObjectToObject(j, "authentication");
+	cJSON_AddStringToObject(auth, "type", identity_auth_str(req->auth_type));
+	cJSON *sk = cJSON_AddObjectToObject(auth, "symmetricKey");
+	cJSON_AddStringToObject(sk, "primaryKey", req->primary_key);
+	cJSON_AddStringToObject(sk, "secondaryKey", req->secondary_key);
+	cJSON *x5 = cJSON_AddObjectToObject(auth, "x509Thumbprint");
+	if (req->primary_thumbprint[0])
+		cJSON_AddStringToObject(x5, "primaryThumbprint", req->primary_thumbprint);
+	if (req->secondary_thumbprint[0])
+		cJSON_AddStringToObject(x5, "secondaryThumbprint", req->secondary_thumbprint);
+	return j;
+}
+
+static int remote_create(struct cli_ctx *ctx, const struct sh_identity *req, const char *what)
+{
+	char path[1024];
+	int rc = registry_path(req->device_id, req->module_id, path, sizeof path);
+	if (rc)
+		return rc;
+	cJSON *body = create_body(req), *out = NULL;
+	rc = cli_remote_json(ctx, "PUT", path, body, NULL, &out, NULL, what);
+	cJSON_Delete(body);
+	if (rc == CLI_OK)
+		print_service_identity(ctx, out);
+	cJSON_Delete(out);
+	return rc;
+}
+
+/* Lists print the same columns as the local list_one. */
+static int remote_list(struct cli_ctx *ctx, const char *device_id)
+{
+	char path[1024] = "/devices";
+	int rc = device_id ? registry_path(device_id, NULL, path, sizeof path) : CLI_OK;
+	if (rc)
+		return rc;
+	if (device_id)
+		strncat(path, "/modules", sizeof path - strlen(path) - 1);
+	cJSON *arr = NULL;
+	rc = cli_remote_json(ctx, "GET", path, NULL, NULL, &arr,
+			     NULL, device_id ? "cannot list modules" : "cannot list devices");
+	if (rc)
+		return rc;
+	if (ctx->json) {
+		cli_print_json(arr);
+	} else {
+		const cJSON *j;
+		cJSON_ArrayForEach(j, arr)
+		{
+			struct sh_identity id;
+			char etag[128];
+			identity_from_service_json(j, &id, etag, sizeof etag);
+			list_one(&(struct list_state){ctx, NULL, 0}, &id);
+		}
+		if (cJSON_GetArraySize(arr) == 0)
+			fprintf(stderr, "(no %s)\n", device_id ? "modules" : "devices");
+	}
+	cJSON_Delete(arr);
+	return CLI_OK;
+}
+
 
 static sh_rc list_one(void *arg, const struct sh_identity *id)
 {
@@ -108,8 +259,10 @@ static sh_rc list_one(void *arg, const struct sh_identity *id)
 
 static int list_identities(struct cli_ctx *ctx, const char *device_id)
 {
-	int rc = cli_open(ctx, false);
-	if (rc)
+	int rc = cli_remote_open(ctx, false);
+	if (rc || ctx->remote)
+		return rc ? rc : remote_list(ctx, device_id);
+	if ((rc = cli_open(ctx, false)))
 		return rc;
 	struct list_state ls = {ctx, ctx->json ? cJSON_CreateArray() : NULL, 0};
 	struct iothub_err err = {0};
@@ -143,6 +296,8 @@ static int device_add(struct cli_ctx *ctx)
 		return cli_error(CLI_USAGE, "--status-reason is over %d characters", SH_REASON_MAX);
 	snprintf(req.status_reason, sizeof req.status_reason, "%s", reason ? reason : "");
 	req.iot_edge = cli_flag(ctx, "iot-edge");
+	if ((rc = cli_remote_open(ctx, false)) || ctx->remote)
+		return rc ? rc : remote_create(ctx, &req, "cannot add device");
 	if ((rc = cli_open(ctx, true)))
 		return rc;
 	struct sh_identity out;
@@ -160,8 +315,20 @@ static int device_list(struct cli_ctx *ctx)
 
 static int show(struct cli_ctx *ctx, const char *dev, const char *mod)
 {
-	int rc = cli_open(ctx, false);
+	int rc = cli_remote_open(ctx, false);
 	if (rc)
+		return rc;
+	if (ctx->remote) {
+		char path[1024];
+		cJSON *out = NULL;
+		if ((rc = registry_path(dev, mod, path, sizeof path)) ||
+		    (rc = cli_remote_json(ctx, "GET", path, NULL, NULL, &out, NULL, "cannot show")))
+			return rc;
+		print_service_identity(ctx, out);
+		cJSON_Delete(out);
+		return CLI_OK;
+	}
+	if ((rc = cli_open(ctx, false)))
 		return rc;
 	struct sh_identity id;
 	struct iothub_err err = {0};
@@ -173,12 +340,28 @@ static int show(struct cli_ctx *ctx, const char *dev, const char *mod)
 
 static int remove_identity(struct cli_ctx *ctx, const char *dev, const char *mod)
 {
-	int rc = cli_open(ctx, false);
+	int rc = cli_remote_open(ctx, false);
 	if (rc)
 		return rc;
-	struct iothub_err err = {0};
-	if (hub_identity_delete(ctx->hub, dev, mod, cli_opt(ctx, "if-match"), &err) != SH_OK)
-		return cli_fail_hub("cannot remove", &err);
+	if (ctx->remote) {
+		char path[1024], etag[140];
+		const char *im = cli_opt(ctx, "if-match");
+		/* IoT Hub wants If-Match on DELETE: "*" unless the user gave an etag (quoted here). */
+		snprintf(etag, sizeof etag, im && im[0] != '"' && strcmp(im, "*") ? "\"%s\"" : "%s",
+			 im ? im : "*");
+		struct hubclient_header h[] = {{"If-Match", etag}, {NULL, NULL}};
+		cJSON *out = NULL;
+		if ((rc = registry_path(dev, mod, path, sizeof path)) ||
+		    (rc = cli_remote_json(ctx, "DELETE", path, NULL, h, &out, NULL, "cannot remove")))
+			return rc;
+		cJSON_Delete(out);
+	} else {
+		if ((rc = cli_open(ctx, false)))
+			return rc;
+		struct iothub_err err = {0};
+		if (hub_identity_delete(ctx->hub, dev, mod, cli_opt(ctx, "if-match"), &err) != SH_OK)
+			return cli_fail_hub("cannot remove", &err);
+	}
 	if (!ctx->json)
 		fprintf(stderr, "removed %s%s%s\n", dev, mod && mod[0] ? "/" : "", mod ? mod : "");
 	else
@@ -196,10 +379,37 @@ static int device_rm(struct cli_ctx *ctx)
 	return remove_identity(ctx, ctx->pos[0], NULL);
 }
 
+/* Enable or disable through the hub: GET the device, PUT it back changed with its etag. */
+static int remote_set_status(struct cli_ctx *ctx, enum sh_status status)
+{
+	const char *what = status == SH_STATUS_ENABLED ? "cannot enable" : "cannot disable";
+	char path[1024], etag[128], quoted[140];
+	cJSON *dev = NULL, *out = NULL;
+	int rc = registry_path(ctx->pos[0], NULL, path, sizeof path);
+	if (rc || (rc = cli_remote_json(ctx, "GET", path, NULL, NULL, &dev, etag, what)))
+		return rc;
+	const char *reason = cli_opt(ctx, "reason");
+	cJSON_ReplaceItemInObjectCaseSensitive(
+		dev, "status", cJSON_CreateString(status == SH_STATUS_ENABLED ? "enabled" : "disabled"));
+	cJSON_DeleteItemFromObjectCaseSensitive(dev, "statusReason");
+	if (reason)
+		cJSON_AddStringToObject(dev, "statusReason", reason);
+	snprintf(quoted, sizeof quoted, "%s", etag[0] ? etag : "*");
+	struct hubclient_header h[] = {{"If-Match", quoted}, {NULL, NULL}};
+	rc = cli_remote_json(ctx, "PUT", path, dev, h, &out, NULL, what);
+	cJSON_Delete(dev);
+	if (rc == CLI_OK)
+		print_service_identity(ctx, out);
+	cJSON_Delete(out);
+	return rc;
+}
+
 static int set_status(struct cli_ctx *ctx, enum sh_status status)
 {
-	int rc = cli_open(ctx, false);
-	if (rc)
+	int rc = cli_remote_open(ctx, false);
+	if (rc || ctx->remote)
+		return rc ? rc : remote_set_status(ctx, status);
+	if ((rc = cli_open(ctx, false)))
 		return rc;
 	struct sh_identity out;
 	struct iothub_err err = {0};
@@ -251,6 +461,8 @@ static int module_add(struct cli_ctx *ctx)
 	if (mb && strlen(mb) > SH_ID_MAX)
 		return cli_error(CLI_USAGE, "--managed-by is too long");
 	snprintf(req.managed_by, sizeof req.managed_by, "%s", mb ? mb : "");
+	if ((rc = cli_remote_open(ctx, false)) || ctx->remote)
+		return rc ? rc : remote_create(ctx, &req, "cannot add module");
 	if ((rc = cli_open(ctx, true)))
 		return rc;
 	struct sh_identity out;
@@ -408,6 +620,7 @@ static const struct cli_opt add_opts[] = {
 	{"disabled", NULL, "create it disabled"},
 	{"status-reason", "TEXT", "statusReason to record"},
 	{"iot-edge", NULL, "mark the device as an IoT Edge device"},
+	CLI_REMOTE_OPTS,
 	{NULL, NULL, NULL},
 };
 static const struct cli_opt module_add_opts[] = {
@@ -416,17 +629,21 @@ static const struct cli_opt module_add_opts[] = {
 	{"x509-thumbprint", "HEX", "selfSigned X.509 thumbprint (repeat for the secondary)"},
 	{"x509-ca", NULL, "X.509 certificateAuthority: a certificate from a registered CA, CN = id"},
 	{"managed-by", "NAME", "managedBy of the module (e.g. IotEdge)"},
+	CLI_REMOTE_OPTS,
 	{NULL, NULL, NULL},
 };
 static const struct cli_opt rm_opts[] = {
 	{"if-match", "ETAG", "only remove if the identity etag still matches"},
+	CLI_REMOTE_OPTS,
 	{NULL, NULL, NULL},
 };
 static const struct cli_opt status_opts[] = {
 	{"reason", "TEXT", "statusReason to record"},
+	CLI_REMOTE_OPTS,
 	{NULL, NULL, NULL},
 };
 static const struct cli_opt no_opts[] = {{NULL, NULL, NULL}};
+static const struct cli_opt remote_opts[] = {CLI_REMOTE_OPTS, {NULL, NULL, NULL}};
 static const struct cli_opt cs_opts[] = {
 	{"policy", "NAME", "the service connection string of a shared access policy"},
 	{"gateway", "HOST", "add GatewayHostName=HOST (the SDKs connect there, sign for HostName)"},
@@ -434,23 +651,35 @@ static const struct cli_opt cs_opts[] = {
 	{NULL, NULL, NULL},
 };
 
+#define REGISTRY_NOTE                                                                             \
+	"Goes through the running hub (--hub, or the ready file beside --db) when one\n"           \
+	"answers, else works on the database file."
+
 const struct cli_verb cli_verbs_registry[] = {
-	{"device", "add", "DEVICE", "create a device identity", NULL, add_opts, 1, 1, device_add},
-	{"device", "list", NULL, "list device identities", NULL, no_opts, 0, 0, device_list},
-	{"device", "show", "DEVICE", "show a device identity (keys included)", NULL, no_opts, 1, 1,
+	{"device", "add", "DEVICE", "create a device identity", REGISTRY_NOTE, add_opts, 1, 1,
+	 device_add},
+	{"device", "list", NULL, "list device identities", REGISTRY_NOTE, remote_opts, 0, 0,
+	 device_list},
+	{"device", "show", "DEVICE", "show a device identity (keys included)", REGISTRY_NOTE,
+	 remote_opts, 1, 1, device_show},
+	{"device", "get", "DEVICE", "the same as 'device show'", REGISTRY_NOTE, remote_opts, 1, 1,
 	 device_show},
-	{"device", "rm", "DEVICE", "delete a device, its modules and their twins", NULL, rm_opts, 1, 1,
-	 device_rm},
-	{"device", "enable", "DEVICE", "enable a device", NULL, status_opts, 1, 1, device_enable},
-	{"device", "disable", "DEVICE", "disable a device (it can no longer connect)", NULL,
+	{"device", "rm", "DEVICE", "delete a device, its modules and their twins", REGISTRY_NOTE,
+	 rm_opts, 1, 1, device_rm},
+	{"device", "enable", "DEVICE", "enable a device", REGISTRY_NOTE, status_opts, 1, 1,
+	 device_enable},
+	{"device", "disable", "DEVICE", "disable a device (it can no longer connect)", REGISTRY_NOTE,
 	 status_opts, 1, 1, device_disable},
 	{"module", "add", "DEVICE MODULE", "create a module identity on a device",
-	 "DEVICE/MODULE is accepted too.", module_add_opts, 1, 2, module_add},
-	{"module", "list", "DEVICE", "list the modules of a device", NULL, no_opts, 1, 1, module_list},
-	{"module", "show", "DEVICE MODULE", "show a module identity", "DEVICE/MODULE is accepted too.",
-	 no_opts, 1, 2, module_show},
+	 "DEVICE/MODULE is accepted too.\n" REGISTRY_NOTE, module_add_opts, 1, 2, module_add},
+	{"module", "list", "DEVICE", "list the modules of a device", REGISTRY_NOTE, remote_opts, 1, 1,
+	 module_list},
+	{"module", "show", "DEVICE MODULE", "show a module identity",
+	 "DEVICE/MODULE is accepted too.\n" REGISTRY_NOTE, remote_opts, 1, 2, module_show},
+	{"module", "get", "DEVICE MODULE", "the same as 'module show'",
+	 "DEVICE/MODULE is accepted too.\n" REGISTRY_NOTE, remote_opts, 1, 2, module_show},
 	{"module", "rm", "DEVICE MODULE", "delete a module and its twin",
-	 "DEVICE/MODULE is accepted too.", rm_opts, 1, 2, module_rm},
+	 "DEVICE/MODULE is accepted too.\n" REGISTRY_NOTE, rm_opts, 1, 2, module_rm},
 	{NULL, "cs", "DEVICE[/MODULE]", "print a connection string (or a SAS token with --expiry)",
 	 "Device and module connection strings use the identity's primary key and the hub's\n"
 	 "hostname. 'simhub cs --policy iothubowner' prints the service connection string.",

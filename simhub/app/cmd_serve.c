@@ -2,6 +2,7 @@
  * cmd_serve.c: `simhub serve` (open the store, load fixtures, print connection strings, run
  * until SIGINT/SIGTERM) and `simhub load` (apply fixtures to a database and exit).
  */
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -133,14 +134,19 @@ static int port_opt(struct cli_ctx *ctx, const char *name)
 	return (int)n;
 }
 
-/* Write `text` to `path` atomically (temp file + rename), so readers never see half of it. */
+/* Write `text` to `path` atomically (temp file + rename), so readers never see half of it.
+ * Mode 0600: the ready file holds the iothubowner key. */
 static int write_atomic(const char *path, const char *text)
 {
 	char tmp[4200];
 	snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid());
-	FILE *f = fopen(tmp, "w");
-	if (!f)
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (!f) {
+		if (fd >= 0)
+			close(fd);
 		return -1;
+	}
 	int ok = fputs(text, f) >= 0 && fputc('\n', f) != EOF;
 	ok = (fclose(f) == 0) && ok;
 	if (!ok || rename(tmp, path) != 0) {
@@ -183,6 +189,29 @@ static const char *gateway_for(struct cli_ctx *ctx, struct io_loop *loop)
 	return gw;
 }
 
+/* The fixtures `serve --fixtures` loaded, for POST /simhub/v1/reset {"fixtures":true}. */
+struct reseed_ctx {
+	struct cli_ctx *cli;
+	const char *const *paths;
+	int n;
+};
+
+/*
+ * The hub's reseed hook: apply the --fixtures paths again (read from disk again, inside the
+ * reset's operation, so a fixture that no longer loads leaves the hub as it was).
+ */
+static sh_rc reseed_fixtures(void *arg, struct sh_hub *hub, struct iothub_err *err)
+{
+	struct reseed_ctx *r = arg;
+	(void)hub;
+	if (cli_load_fixtures(r->cli, r->paths, r->n, true) != CLI_OK) {
+		iothub_err_set(err, IOTHUB_ARGUMENT_INVALID,
+			       "the fixtures given to serve no longer load (simhub's log says why)");
+		return SH_E_INVALID;
+	}
+	return SH_OK;
+}
+
 static int serve(struct cli_ctx *ctx)
 {
 	int ports[IO_LISTENERS] = {port_opt(ctx, "mqtt-port"), port_opt(ctx, "mqtts-port"),
@@ -203,6 +232,9 @@ static int serve(struct cli_ctx *ctx)
 	int n = cli_opt_all(ctx, "fixtures", paths, CLI_MAX_REPEAT);
 	if (n && (rc = cli_load_fixtures(ctx, paths, n, ctx->json)))
 		return rc;
+	struct reseed_ctx reseed = {ctx, paths, n};
+	if (n)
+		hub_set_reseed(ctx->hub, reseed_fixtures, &reseed);
 	if ((rc = apply_common(ctx)))
 		return rc;
 
@@ -266,6 +298,17 @@ static int serve(struct cli_ctx *ctx)
 	signal(SIGPIPE, SIG_IGN);
 
 	cJSON *info = ready_info(ctx, loop, &tm);
+	{	/* the URL clients use: the bound address, loopback for a wildcard bind */
+		const char *b = cfg.bind;
+		int any = !*b || strcmp(b, "0.0.0.0") == 0 || strcmp(b, "::") == 0;
+		char url[300];
+		snprintf(url, sizeof url, "https://%s%s%s:%d", strchr(any ? "" : b, ':') ? "[" : "",
+			 any ? "127.0.0.1" : b, strchr(any ? "" : b, ':') ? "]" : "",
+			 io_loop_port(loop, IO_HTTPS));
+		cJSON_AddStringToObject(info, "url", url);
+	}
+	char own_ready[4200];   /* the ready file beside the database, for the client verbs */
+	int has_own_ready = cli_ready_path(ctx->db, own_ready, sizeof own_ready) == 0;
 	if (ctx->json) {
 		cli_print_json(info);
 	} else if ((rc = print_connection_info(ctx, gateway_for(ctx, loop)))) {
@@ -289,7 +332,15 @@ static int serve(struct cli_ctx *ctx)
 		}
 		cJSON_free(text);
 	}
+	if (has_own_ready) {
+		char *text = cJSON_PrintUnformatted(info);
+		if (!text || write_atomic(own_ready, text) != 0)
+			fprintf(stderr, "simhub: cannot write %s: client verbs will need --hub\n", own_ready);
+		cJSON_free(text);
+	}
 	io_loop_run(loop, &stop_flag);
+	if (has_own_ready)
+		unlink(own_ready);
 	fprintf(stderr, "simhub: %s received, shutting down\n",
 		stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
 out:
@@ -332,8 +383,10 @@ const struct cli_verb cli_verbs_serve[] = {
 	 "Runs until SIGINT or SIGTERM. Fixtures are applied all-or-nothing before anything\n"
 	 "is printed; a bad fixture names its file, JSON path and reason, and nothing is\n"
 	 "changed (docs/fixtures.md). At first start simhub creates a local CA and a server\n"
-	 "certificate next to the database (see 'simhub ca'). The ready file holds\n"
-	 "{host, mqtt, mqtts, https, ca, service, db}.",
+	 "certificate next to the database (see 'simhub ca'). Once up, it writes\n"
+	 "simhub.ready.json (mode 0600) beside the database, removed on a clean exit, which\n"
+	 "the client verbs read; --ready-file writes a copy elsewhere. Both hold\n"
+	 "{host, mqtt, mqtts, https, ca, service, db, url}.",
 	 serve_opts, 0, 0, serve},
 	{NULL, "load", "PATH...", "apply fixture files or folders to the database and exit",
 	 "Loading is idempotent and all-or-nothing (docs/fixtures.md).", load_opts, 1,

@@ -14,6 +14,7 @@
 
 static const struct cli_verb *const verb_tables[] = {
 	cli_verbs_serve, cli_verbs_registry, cli_verbs_twin, cli_verbs_x509, cli_verbs_ca,
+	cli_verbs_remote,
 };
 
 static void print_usage(FILE *out)

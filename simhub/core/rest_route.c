@@ -47,6 +47,9 @@ static const struct {
 	{"simhub/v1/connections", ROUTE_SIMHUB_CONNECTIONS, M(REST_GET)},
 	{"simhub/v1/methods", ROUTE_SIMHUB_METHODS, M(REST_GET)},
 	{"simhub/v1/health", ROUTE_SIMHUB_HEALTH, M(REST_GET)},
+	{"simhub/v1/events", ROUTE_SIMHUB_EVENTS, M(REST_GET)},
+	{"simhub/v1/reset", ROUTE_SIMHUB_RESET, M(REST_POST)},
+	{"simhub/v1/c2d/feedback", ROUTE_SIMHUB_FEEDBACK, M(REST_GET)},
 };
 
 /* Next segment of s[*pos..len) (pos points after a '/'); false at the end. */
@@ -117,7 +120,8 @@ bool rest_route_is_device_api(enum rest_route_id id)
 bool rest_route_is_simhub_api(enum rest_route_id id)
 {
 	return id == ROUTE_SIMHUB_MESSAGES || id == ROUTE_SIMHUB_CONNECTIONS ||
-	       id == ROUTE_SIMHUB_METHODS || id == ROUTE_SIMHUB_HEALTH;
+	       id == ROUTE_SIMHUB_METHODS || id == ROUTE_SIMHUB_HEALTH ||
+	       id == ROUTE_SIMHUB_EVENTS || id == ROUTE_SIMHUB_RESET || id == ROUTE_SIMHUB_FEEDBACK;
 }
 
 sh_rc rest_route_match(enum rest_method method, const char *path, size_t len, struct rest_route *out)

@@ -35,6 +35,9 @@ enum rest_route_id {
 	ROUTE_SIMHUB_CONNECTIONS, /* GET    /simhub/v1/connections */
 	ROUTE_SIMHUB_METHODS,     /* GET    /simhub/v1/methods */
 	ROUTE_SIMHUB_HEALTH,      /* GET    /simhub/v1/health */
+	ROUTE_SIMHUB_EVENTS,      /* GET    /simhub/v1/events (Server-Sent Events, io/ streams) */
+	ROUTE_SIMHUB_RESET,       /* POST   /simhub/v1/reset (RegistryWrite) */
+	ROUTE_SIMHUB_FEEDBACK,    /* GET    /simhub/v1/c2d/feedback */
 };
 
 struct rest_route {

@@ -24,6 +24,119 @@ static bool valid_ack(const char *a)
 	return false;
 }
 
+/* --- events and feedback ------------------------------------------------------------------------ */
+
+/* A C2D event: {"event":..., "seq":..., "messageId":...} plus `extra` (owned, merged; may be NULL). */
+static void emit_c2d(struct sh_hub *hub, const char *device_id, int label, const char *event,
+		     int64_t seq, const char *message_id, cJSON *extra)
+{
+	cJSON *d = NULL;
+	if (hub_events_wanted(hub) && (d = cJSON_CreateObject()) != NULL) {
+		cJSON_AddStringToObject(d, "event", event);
+		cJSON_AddNumberToObject(d, "seq", (double)seq);
+		if (message_id && message_id[0])
+			cJSON_AddStringToObject(d, "messageId", message_id);
+		cJSON *f;
+		while (extra && (f = extra->child) != NULL) {
+			cJSON_DetachItemViaPointer(extra, f);
+			cJSON_AddItemToObject(d, f->string, f);
+		}
+	}
+	cJSON_Delete(extra);
+	hub_emit(hub, HUB_EV_C2D, label, device_id, NULL, d);
+}
+
+/* Does a message with this ack mode ask for a feedback record with this status code? */
+static bool wants_feedback(const char *ack, const char *status)
+{
+	bool success = strcmp(status, "Success") == 0;
+	if (strcmp(ack, "full") == 0)
+		return true;
+	if (strcmp(ack, "positive") == 0)
+		return success;
+	if (strcmp(ack, "negative") == 0)
+		return !success;
+	return false;
+}
+
+static const char *feedback_description(const char *status)
+{
+	if (strcmp(status, "Success") == 0)
+		return "Success";
+	if (strcmp(status, "Expired") == 0)
+		return "Message expired";
+	if (strcmp(status, "DeliveryCountExceeded") == 0)
+		return "Message delivery count exceeded";
+	if (strcmp(status, "Rejected") == 0)
+		return "Message rejected";
+	return "Message purged";
+}
+
+/*
+ * Record the feedback of message `seq` when its ack mode asks for it (iothub-protocol.md §6),
+ * at hub time, and emit it as a C2D "feedback" event. Runs inside the caller's operation.
+ */
+static sh_rc feedback(struct sh_hub *hub, const char *device_id, const char *generation_id,
+		      int64_t seq, const char *message_id, const char *ack, const char *status)
+{
+	if (!wants_feedback(ack, status))
+		return SH_OK;
+	int64_t now = hub_now_us(hub), id = 0;
+	struct sh_c2d_feedback_row row = {
+		.device_id = device_id,
+		.original_message_id = message_id ? message_id : "",
+		.device_generation_id = generation_id,
+		.enqueued_us = now,
+		.status_code = status,
+		.description = feedback_description(status),
+		.c2d_seq = seq,
+	};
+	sh_rc rc = store_c2d_feedback_insert(hub->st, &row, &id);
+	if (rc != SH_OK)
+		return rc;
+	cJSON *x = NULL;
+	if (hub_events_wanted(hub) && (x = cJSON_CreateObject()) != NULL) {
+		char when[ISOTIME_BUF];
+		isotime_format(now, when);
+		cJSON_AddNumberToObject(x, "feedbackId", (double)id);
+		cJSON_AddStringToObject(x, "originalMessageId", row.original_message_id);
+		cJSON_AddStringToObject(x, "deviceGenerationId", generation_id);
+		cJSON_AddStringToObject(x, "enqueuedTimeUtc", when);
+		cJSON_AddStringToObject(x, "statusCode", status);
+		cJSON_AddStringToObject(x, "description", row.description);
+	}
+	emit_c2d(hub, device_id, HUB_ML_C2D_FEEDBACK, "feedback", seq, message_id, x);
+	return SH_OK;
+}
+
+/* The expiry walk's context. */
+struct expiring {
+	struct sh_hub *hub;
+	const struct sh_identity *dev;
+};
+
+static sh_rc expiring_one(void *arg, int64_t seq, const char *message_id, const char *ack,
+			  int delivery_count)
+{
+	struct expiring *e = arg;
+	cJSON *x = cJSON_CreateObject();
+	if (x)
+		cJSON_AddNumberToObject(x, "deliveryCount", delivery_count);
+	emit_c2d(e->hub, e->dev->device_id, HUB_ML_C2D_EXPIRED, "expired", seq, message_id, x);
+	return feedback(e->hub, e->dev->device_id, e->dev->generation_id, seq, message_id, ack,
+			"Expired");
+}
+
+/* Dead-letter the device's expired messages, with their events and feedback records. */
+static sh_rc expire_queue(struct sh_hub *hub, const struct sh_identity *dev, int64_t now)
+{
+	struct expiring e = { hub, dev };
+	sh_rc rc = store_c2d_each_expiring(hub->st, dev->device_id, now, expiring_one, &e);
+	if (rc == SH_OK)
+		rc = store_c2d_expire(hub->st, dev->device_id, now, NULL);
+	return rc;
+}
+
 /* The stored properties: {"sys":{canonical names},"app":{...}}. */
 static cJSON *build_props(const char *device_id, const struct hub_c2d_send *m, int64_t expiry_us,
 			  const char *ack)
@@ -113,7 +226,7 @@ sh_rc hub_c2d_send(struct sh_hub *hub, const char *device_id, const struct hub_c
 	struct sh_identity dev;
 	int64_t active = 0;
 	rc = hub_identity_get(hub, device_id, NULL, &dev, err);
-	if (rc == SH_OK && (rc = store_c2d_expire(hub->st, device_id, now, NULL)) == SH_OK &&
+	if (rc == SH_OK && (rc = expire_queue(hub, &dev, now)) == SH_OK &&
 	    (rc = store_c2d_count_active(hub->st, device_id, &active)) == SH_OK) {
 		if (active >= HUB_C2D_MAX_QUEUE) {
 			iothub_err_set(err, IOTHUB_DEVICE_MAX_QUEUE_DEPTH,
@@ -121,10 +234,25 @@ sh_rc hub_c2d_send(struct sh_hub *hub, const char *device_id, const struct hub_c
 				       device_id, HUB_C2D_MAX_QUEUE);
 			rc = SH_E_TOOLARGE;
 		} else {
+			int64_t seq = 0;
 			rc = store_c2d_insert(hub->st, device_id, m->message_id, text, m->body, m->len,
-					      ack, now, expiry, seq_out);
-			if (rc != SH_OK)
+					      ack, now, expiry, &seq);
+			if (rc != SH_OK) {
 				hub_store_failed(hub, rc, err);
+			} else {
+				if (seq_out)
+					*seq_out = seq;
+				cJSON *x = NULL;
+				if (hub_events_wanted(hub) && (x = cJSON_CreateObject()) != NULL) {
+					cJSON *p = cJSON_Parse(text);
+					cJSON_AddStringToObject(x, "ack", ack);
+					if (p)
+						cJSON_AddItemToObject(x, "properties", p);
+					hub_event_add_body(x, m->body, m->len);
+				}
+				emit_c2d(hub, device_id, HUB_ML_C2D_QUEUED, "queued", seq,
+					 m->message_id, x);
+			}
 		}
 	} else if (rc != SH_OK && rc != SH_E_NOTFOUND) {
 		hub_store_failed(hub, rc, err);
@@ -169,7 +297,7 @@ sh_rc hub_c2d_receive(struct sh_hub *hub, const char *device_id, int lock_s,
 	memset(&row, 0, sizeof row);
 	bool empty = false;           /* the device exists but has nothing to deliver */
 	rc = hub_identity_get(hub, device_id, NULL, &dev, err);
-	if (rc == SH_OK && (rc = store_c2d_expire(hub->st, device_id, now, NULL)) == SH_OK) {
+	if (rc == SH_OK && (rc = expire_queue(hub, &dev, now)) == SH_OK) {
 		rc = store_c2d_next(hub->st, device_id, now, &row);
 		empty = rc == SH_E_NOTFOUND;
 	}
@@ -194,6 +322,12 @@ sh_rc hub_c2d_receive(struct sh_hub *hub, const char *device_id, int lock_s,
 		out->body = row.body;
 		out->len = row.body_len;
 		row.body = NULL;
+		cJSON *x = cJSON_CreateObject();
+		if (x) {
+			cJSON_AddNumberToObject(x, "deliveryCount", row.delivery_count);
+			cJSON_AddStringToObject(x, "lockToken", out->lock_token);
+		}
+		emit_c2d(hub, device_id, HUB_ML_C2D_DELIVERED, "delivered", row.seq, row.message_id, x);
 	} else if (rc != SH_E_NOTFOUND) {
 		hub_store_failed(hub, rc, err);
 	}
@@ -216,29 +350,58 @@ sh_rc hub_c2d_settle(struct sh_hub *hub, const char *device_id, const char *lock
 	int64_t now = hub_now_us(hub);
 	struct sh_c2d_row row;
 	memset(&row, 0, sizeof row);
+	struct sh_identity dev;
 	rc = store_c2d_find_lock(hub->st, device_id, lock_token, now, &row);
+	if (rc == SH_OK && (rc = store_identity_get(hub->st, device_id, "", &dev)) == SH_E_NOTFOUND) {
+		dev.generation_id[0] = '\0';   /* cannot happen: the queue goes with its device */
+		rc = SH_OK;
+	}
 	if (rc == SH_E_NOTFOUND) {
 		iothub_err_set(err, IOTHUB_DEVICE_MESSAGE_LOCK_LOST,
 			       "no locked cloud-to-device message with lock token %.60s", lock_token);
 	} else if (rc == SH_OK) {
+		const char *status = NULL, *event = NULL;   /* feedback status, event name */
+		int label = -1;
 		switch (outcome) {
 		case HUB_C2D_COMPLETE:
 			rc = store_c2d_finish(hub->st, row.seq, "completed", "completed", now);
+			status = "Success";
+			event = "completed";
+			label = HUB_ML_C2D_COMPLETED;
 			break;
 		case HUB_C2D_REJECT:
 			rc = store_c2d_finish(hub->st, row.seq, "deadlettered", "rejected", now);
+			status = "Rejected";
+			event = "rejected";
+			label = HUB_ML_C2D_REJECTED;
 			break;
 		case HUB_C2D_ABANDON:
-			if (row.delivery_count + 1 >= HUB_C2D_MAX_DELIVERIES)
+			if (row.delivery_count + 1 >= HUB_C2D_MAX_DELIVERIES) {
 				rc = store_c2d_finish(hub->st, row.seq, "deadlettered",
 						      "delivery-count-exceeded", now);
-			else
+				status = "DeliveryCountExceeded";
+				event = "deadlettered";
+				label = HUB_ML_C2D_DEADLETTERED;
+			} else {
 				rc = store_c2d_requeue(hub->st, row.seq, 1);
+				event = "abandoned";
+				label = HUB_ML_C2D_ABANDONED;
+			}
 			break;
 		case HUB_C2D_RELEASE:
 			rc = store_c2d_requeue(hub->st, row.seq, 0);
 			break;
 		}
+		if (rc == SH_OK && event) {
+			cJSON *x = cJSON_CreateObject();
+			if (x)
+				cJSON_AddNumberToObject(x, "deliveryCount", row.delivery_count +
+							(outcome == HUB_C2D_ABANDON ? 1 : 0));
+			emit_c2d(hub, device_id, label, event, row.seq, row.message_id, x);
+		}
+		if (rc == SH_OK && status)
+			rc = feedback(hub, device_id, dev.generation_id, row.seq, row.message_id,
+				      row.ack, status);
 		if (rc != SH_OK)
 			hub_store_failed(hub, rc, err);
 	} else {
@@ -263,4 +426,40 @@ sh_rc hub_c2d_recover(struct sh_hub *hub, int64_t *released, struct iothub_err *
 	if (rc != SH_OK)
 		hub_store_failed(hub, rc, err);
 	return hub_op_end(hub, rc, err);
+}
+
+/* --- feedback records ------------------------------------------------------------------------------ */
+
+struct feedback_walk {
+	sh_rc (*fn)(void *arg, const struct hub_c2d_feedback *f);
+	void *arg;
+};
+
+static sh_rc feedback_row(void *arg, const struct sh_c2d_feedback_row *row)
+{
+	struct feedback_walk *w = arg;
+	struct hub_c2d_feedback f = {
+		.id = row->id,
+		.device_id = row->device_id,
+		.original_message_id = row->original_message_id,
+		.device_generation_id = row->device_generation_id,
+		.enqueued_us = row->enqueued_us,
+		.status_code = row->status_code,
+		.description = row->description,
+	};
+	return w->fn(w->arg, &f);
+}
+
+sh_rc hub_c2d_feedback_each(struct sh_hub *hub, const struct hub_c2d_feedback_query *q,
+			    sh_rc (*fn)(void *arg, const struct hub_c2d_feedback *f), void *arg)
+{
+	struct feedback_walk w = { fn, arg };
+	struct sh_c2d_feedback_query sq = {
+		.device_id = q->device_id,
+		.from_us = q->from_us,
+		.to_us = q->to_us,
+		.after_id = q->after_id,
+		.limit = q->limit,
+	};
+	return store_c2d_feedback_query(hub->st, &sq, feedback_row, &w);
 }

@@ -236,9 +236,50 @@ sh_rc hub_connection_changed(struct sh_hub *hub, const char *device_id, const ch
 	if (rc == SH_OK || rc == SH_E_NOTFOUND) /* a deleted identity still gets its event row */
 		rc = store_connection_event(hub->st, device_id, mod, now,
 					    connected ? "connect" : "disconnect", reason);
-	if (rc != SH_OK)
+	if (rc != SH_OK) {
 		hub_store_failed(hub, rc, err);
+	} else {
+		cJSON *d = NULL;
+		if (hub_events_wanted(hub) && (d = cJSON_CreateObject()) != NULL) {
+			cJSON_AddStringToObject(d, "event", connected ? "connect" : "disconnect");
+			cJSON_AddBoolToObject(d, "connected", connected);
+			cJSON_AddBoolToObject(d, "stateChanged", set_state);
+			if (reason)
+				cJSON_AddStringToObject(d, "reason", reason);
+		}
+		hub_emit(hub, HUB_EV_CONNECTION, connected ? HUB_ML_CONNECT : HUB_ML_DISCONNECT,
+			 device_id, mod, d);
+	}
 	return hub_op_end(hub, rc, err);
+}
+
+/*
+ * The telemetry event of a stored message: its seq, the stamped system properties, the
+ * application properties and the body (text or base64). NULL when nobody listens or out of
+ * memory (the event is then only counted).
+ */
+static cJSON *telemetry_event(struct sh_hub *hub, int64_t seq, const cJSON *sys, const cJSON *app,
+			      const void *body, size_t len)
+{
+	if (!hub_events_wanted(hub))
+		return NULL;
+	cJSON *d = cJSON_CreateObject();
+	cJSON *s = cJSON_Duplicate(sys, 1);
+	cJSON *a = app ? cJSON_Duplicate(app, 1) : cJSON_CreateObject();
+	if (!d || !s || !a) {
+		cJSON_Delete(d);
+		cJSON_Delete(s);
+		cJSON_Delete(a);
+		return NULL;
+	}
+	cJSON_AddNumberToObject(d, "seq", (double)seq);
+	cJSON_AddItemToObject(d, "systemProperties", s);
+	cJSON_AddItemToObject(d, "properties", a);
+	if (!hub_event_add_body(d, body, len)) {
+		cJSON_Delete(d);
+		return NULL;
+	}
+	return d;
 }
 
 static const char *json_str(const cJSON *obj, const char *key)
@@ -285,16 +326,25 @@ sh_rc hub_telemetry(struct sh_hub *hub, const char *device_id, const char *modul
 		};
 		/* One INSERT is atomic by itself: inside the loop's held batch it needs no
 		 * savepoint (the hot path); outside one it gets a batch of its own. */
+		int64_t seq = 0;
 		if (hub->held) {
-			rc = store_d2c_append(hub->st, &row, seq_out);
+			rc = store_d2c_append(hub->st, &row, &seq);
 			if (rc != SH_OK)
 				hub_store_failed(hub, rc, err);
+			else
+				hub_emit(hub, HUB_EV_TELEMETRY, HUB_ML_MESSAGE, device_id, mod,
+					 telemetry_event(hub, seq, s, app, body, len));
 		} else if ((rc = hub_op_begin(hub, err)) == SH_OK) {
-			rc = store_d2c_append(hub->st, &row, seq_out);
+			rc = store_d2c_append(hub->st, &row, &seq);
 			if (rc != SH_OK)
 				hub_store_failed(hub, rc, err);
+			else
+				hub_emit(hub, HUB_EV_TELEMETRY, HUB_ML_MESSAGE, device_id, mod,
+					 telemetry_event(hub, seq, s, app, body, len));
 			rc = hub_op_end(hub, rc, err);
 		}
+		if (rc == SH_OK && seq_out)
+			*seq_out = seq;
 	} else {
 		iothub_err_set(err, IOTHUB_SERVER_ERROR, "out of memory");
 	}

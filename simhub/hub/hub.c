@@ -49,6 +49,7 @@ sh_rc hub_op_begin(struct sh_hub *hub, struct iothub_err *err)
 		hub->own_batch++;
 	else if (hub->own_batch)
 		hub->own_batch++;
+	hub_events_op_begin(hub);
 	return SH_OK;
 }
 
@@ -62,6 +63,7 @@ sh_rc hub_op_end(struct sh_hub *hub, sh_rc rc, struct iothub_err *err)
 		if (src != SH_OK && rc == SH_OK)
 			rc = hub_store_failed(hub, src, err);
 	}
+	hub_events_op_end(hub, rc == SH_OK);
 	return rc;
 }
 
@@ -158,6 +160,8 @@ sh_rc hub_open(struct sh_store *st, const struct sh_hub_env *env, struct sh_hub 
 	hub->st = st;
 	hub->env = *env;
 	hub->after_tail = &hub->after;
+	hub->pending_tail = &hub->pending;
+	hub->ready_tail = &hub->ready;
 	sh_rc rc = hub_op_begin(hub, err);
 	if (rc == SH_OK) {
 		rc = ensure_default_policies(hub);
@@ -181,6 +185,7 @@ void hub_close(struct sh_hub *hub)
 		return;
 	if (hub->held)
 		hub_batch_release(hub);
+	hub_events_free(hub);
 	while (hub->after) {
 		struct after_commit *a = hub->after;
 		hub->after = a->next;
@@ -349,4 +354,50 @@ const char *hub_rights_str(unsigned rights, char *buf, size_t cap)
 			break;
 	}
 	return buf;
+}
+
+/* --- reset ---------------------------------------------------------------------------------------- */
+
+void hub_set_reseed(struct sh_hub *hub, sh_rc (*fn)(void *ctx, struct sh_hub *hub,
+						    struct iothub_err *err), void *ctx)
+{
+	hub->reseed = fn;
+	hub->reseed_ctx = ctx;
+}
+
+bool hub_can_reseed(const struct sh_hub *hub)
+{
+	return hub->reseed != NULL;
+}
+
+sh_rc hub_reset(struct sh_hub *hub, bool reseed, struct hub_reset_counts *counts,
+		struct iothub_err *err)
+{
+	struct sh_store_reset_counts sc;
+	if (reseed && !hub->reseed) {
+		iothub_err_set(err, IOTHUB_ARGUMENT_INVALID,
+			       "no fixtures to re-apply: serve was started without --fixtures");
+		return SH_E_STATE;
+	}
+	sh_rc rc = hub_op_begin(hub, err);
+	if (rc != SH_OK)
+		return rc;
+	rc = store_reset(hub->st, &sc);
+	if (rc != SH_OK)
+		hub_store_failed(hub, rc, err);
+	else if (reseed)
+		rc = hub->reseed(hub->reseed_ctx, hub, err);
+	rc = hub_op_end(hub, rc, err);
+	if (rc == SH_OK && counts) {
+		counts->devices = sc.devices;
+		counts->modules = sc.modules;
+		counts->d2c_messages = sc.d2c_messages;
+		counts->c2d_messages = sc.c2d_messages;
+		counts->c2d_feedback = sc.c2d_feedback;
+		counts->connection_events = sc.connection_events;
+		counts->method_calls = sc.method_calls;
+		counts->security_messages = sc.security_messages;
+		counts->reseeded = reseed;
+	}
+	return rc;
 }

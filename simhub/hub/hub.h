@@ -338,4 +338,142 @@ struct fixture;
 sh_rc hub_fixtures_apply(struct sh_hub *hub, struct fixture *const *fx, const char *const *files,
 			 size_t n, struct iothub_err *err);
 
+/* --- the hub event bus (events.c) -------------------------------------------------------------- */
+/*
+ * Every hub event reaches the listeners after the batch that caused it has committed (a
+ * rolled-back operation emits nothing), in emit order, with ids growing by 1 per delivered
+ * event. Emitted today: connection (connect/disconnect), telemetry, twin writes, method-call
+ * outcomes, C2D queue changes and feedback. Alert and security events are kept for later.
+ * What each kind's data holds is in docs/api.md ("Live events").
+ */
+enum hub_event_kind {
+	HUB_EV_CONNECTION, HUB_EV_TELEMETRY, HUB_EV_TWIN, HUB_EV_METHOD, HUB_EV_C2D,
+	HUB_EV_ALERT, HUB_EV_SECURITY,
+	/* "session": the device side of MQTT sessions that the kinds above do not carry (connect
+	 * parameters, twin reads and reported patches with their $rid and answer, method requests
+	 * sent and the device's answers, desired patches and C2D messages sent). data has "op",
+	 * a journal op name (docs/recordings.md), and that op's fields. Not counted in metrics. */
+	HUB_EV_SESSION,
+	HUB_EV__COUNT
+};
+
+/* An event as listeners see it; everything borrowed for the callback only. */
+struct hub_event {
+	uint64_t id;                  /* 1, 2, 3... per hub object, in delivery order */
+	enum hub_event_kind kind;
+	int64_t time_us;              /* hub time at emit */
+	const char *device_id;        /* NULL when the event has no identity */
+	const char *module_id;        /* NULL for a device's own events */
+	const struct cJSON *data;     /* a JSON object: the kind's fields */
+};
+typedef void (*hub_event_fn)(void *ctx, const struct hub_event *ev);
+
+/*
+ * Register fn(ctx, ev) for every event from now on, after the listeners already registered.
+ * *handle_out (optional) gets the handle for hub_event_unlisten. A listener may run hub
+ * operations (their events come after the current one) and may unlisten itself or others.
+ * Returns SH_OK; SH_E_INVALID for a NULL fn; SH_E_NOMEM.
+ */
+sh_rc hub_event_listen(struct sh_hub *hub, hub_event_fn fn, void *ctx, int *handle_out);
+/* Stop calling a listener (at once, also during a delivery). Unknown handles are ignored. */
+void hub_event_unlisten(struct sh_hub *hub, int handle);
+/*
+ * Emit an event: takes ownership of data (a JSON object; NULL means {}). Inside a hub operation
+ * it waits for the operation's outcome; it is delivered after the commit. module_id NULL or ""
+ * for a device. For helpers outside the hub (alerts, security).
+ */
+void hub_event_emit(struct sh_hub *hub, enum hub_event_kind kind, const char *device_id,
+		    const char *module_id, struct cJSON *data);
+/* "connection", "telemetry", "twin", "method", "c2d", "alert", "security", "session";
+ * "unknown". Static. */
+const char *hub_event_kind_str(enum hub_event_kind kind);
+/* The kind named by name[0..len) (exact, lower case). False when none. */
+bool hub_event_kind_parse(const char *name, size_t len, enum hub_event_kind *out);
+/*
+ * The event as the live stream sends it: {"id","type","time","deviceId","moduleId"?, then the
+ * data's fields}. Caller frees (cJSON_Delete); NULL when out of memory.
+ */
+struct cJSON *hub_event_to_json(const struct hub_event *ev);
+
+/* Which events a watcher wants (the live stream's types=, deviceId=, moduleId=). */
+struct hub_event_filter {
+	unsigned kinds;               /* bit (1u << kind) per wanted kind; 0 = every kind */
+	bool has_device, has_module;
+	char device_id[SH_ID_MAX + 1];
+	char module_id[SH_ID_MAX + 1];  /* "" with has_module: a device's own events only */
+};
+/*
+ * Fill f from the filter texts (each NULL when absent): `types` a comma-separated list of kind
+ * names ("telemetry,twin"), device_id 1..SH_ID_MAX characters, module_id 0..SH_ID_MAX.
+ * Returns SH_OK; SH_E_INVALID with a sentence in err (400004) for an unknown kind, an empty
+ * list item, an empty or too long id.
+ */
+sh_rc hub_event_filter_init(struct hub_event_filter *f, const char *types, const char *device_id,
+			    const char *module_id, struct iothub_err *err);
+/* Does ev pass f? */
+bool hub_event_filter_match(const struct hub_event_filter *f, const struct hub_event *ev);
+
+/* Counters of committed events, per kind and label (for /metrics). */
+#define HUB_METRIC_LABELS 8
+struct hub_metrics {
+	uint64_t committed[HUB_EV__COUNT][HUB_METRIC_LABELS];
+};
+/* The hub's counters; borrowed, live. */
+const struct hub_metrics *hub_metrics_get(const struct sh_hub *hub);
+/*
+ * The label names of a kind's counters, NULL-terminated, static: connection {connect,
+ * disconnect}, telemetry {message}, twin {desired, reported, tags, replace}, method {completed,
+ * timeout, offline, failed}, c2d {queued, delivered, completed, rejected, abandoned, expired,
+ * deadlettered, feedback}, alert and security {event}.
+ */
+const char *const *hub_metric_labels(enum hub_event_kind kind);
+
+/* --- C2D feedback (iothub-protocol.md §6) --------------------------------------------------------- */
+/* One feedback record; strings borrowed for the callback only. */
+struct hub_c2d_feedback {
+	int64_t id;
+	const char *device_id, *original_message_id, *device_generation_id;
+	int64_t enqueued_us;          /* when the outcome happened */
+	const char *status_code;      /* Success, Expired, DeliveryCountExceeded, Rejected, Purged */
+	const char *description;
+};
+/* Filters: device_id NULL for all; [from_us, to_us); ids after after_id; at most limit (0 = all). */
+struct hub_c2d_feedback_query {
+	const char *device_id;
+	int64_t from_us, to_us;
+	int64_t after_id;
+	int64_t limit;
+};
+/* The records matching q in id order; a non-SH_OK callback result stops the walk and is
+ * returned. SH_E_IO when the store fails. */
+sh_rc hub_c2d_feedback_each(struct sh_hub *hub, const struct hub_c2d_feedback_query *q,
+			    sh_rc (*fn)(void *arg, const struct hub_c2d_feedback *f), void *arg);
+
+/* --- reset (POST /simhub/v1/reset) ------------------------------------------------------------------ */
+/* What hub_reset removed. */
+struct hub_reset_counts {
+	int64_t devices, modules, d2c_messages, c2d_messages, c2d_feedback, connection_events,
+		method_calls, security_messages;
+	bool reseeded;                /* the fixtures were applied again */
+};
+/*
+ * How to seed the hub again after a reset: `serve --fixtures` sets a function that applies
+ * its fixtures (inside the reset's operation: it fails, the reset does not happen). NULL fn:
+ * none (the default).
+ */
+void hub_set_reseed(struct sh_hub *hub, sh_rc (*fn)(void *ctx, struct sh_hub *hub,
+						    struct iothub_err *err), void *ctx);
+/* True when a reseed function is set. */
+bool hub_can_reseed(const struct sh_hub *hub);
+/*
+ * Empty the hub in one operation: identities, twins, messages, the c2d queue and feedback,
+ * connection events, method records. Settings, policies and X.509 CAs stay. With `reseed`,
+ * the reseed function then runs in the same operation (all or nothing). Live sessions are the
+ * caller's to close. *counts (optional) gets what went.
+ * Returns SH_OK; SH_E_STATE (400004) for reseed without a reseed function; the reseed
+ * function's failure with its err; the store's failure (500001).
+ */
+sh_rc hub_reset(struct sh_hub *hub, bool reseed, struct hub_reset_counts *counts,
+		struct iothub_err *err);
+
 #endif

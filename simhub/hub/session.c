@@ -12,6 +12,7 @@
 #include "core/msg_props.h"
 #include "core/mqtt_consts.h"
 #include "core/mqtt_write.h"
+#include "hub/hub_internal.h"
 #include "hub/session_internal.h"
 
 struct hub_session *session_new(struct hub_sessions *reg, const struct session_io *io,
@@ -111,6 +112,24 @@ void session_fail(struct hub_session *s, const char *reason)
 		s->close_after_flush = true;
 	else
 		s->io.close(s->io.ctx);
+}
+
+cJSON *session_event_new(const struct hub_session *s, const char *op)
+{
+	if (!hub_events_wanted(s->hub))
+		return NULL;
+	cJSON *d = cJSON_CreateObject();
+	if (d && !cJSON_AddStringToObject(d, "op", op)) {
+		cJSON_Delete(d);
+		d = NULL;
+	}
+	return d;
+}
+
+void session_emit(struct hub_session *s, cJSON *data)
+{
+	if (data)
+		hub_emit(s->hub, HUB_EV_SESSION, -1, s->device_id, s->module_id, data);
 }
 
 /* The single dispatch switch: one handler per packet type; anything unexpected closes. */
@@ -213,6 +232,7 @@ void session_closed(struct hub_session *s)
 	hub_after_commit_cancel(s->hub, s);
 	session_methods_abort(s);
 	session_c2d_release(s);
+	session_faults_release(s);
 	if (s->connected) {
 		sessions_persist_subs(s->reg, s, !s->clean_session);
 		if (s->has_will && !s->clean_disconnect)
@@ -247,5 +267,6 @@ void session_tick(struct hub_session *s, int64_t now_us)
 		session_fail(s, "sas-token-expired");
 		return;
 	}
+	session_faults_tick(s, now_us);
 	session_methods_expire(s, now_us);
 }

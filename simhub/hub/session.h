@@ -87,4 +87,52 @@ sh_rc hub_method_invoke(struct hub_sessions *reg, const char *device_id, const c
 			const char *method, const struct cJSON *payload, int response_timeout_s,
 			int connect_timeout_s, hub_method_cb cb, void *arg, struct iothub_err *err);
 
+
+/* --- faults (scenario runner and fault-injection messages; session_faults.c) ------------------ */
+/*
+ * Faults are kept per identity in the session table and consulted by the session's hooks; with
+ * none set every hook returns at its first test. Times are hub time (the virtual clock of
+ * `simhub test` moves them).
+ */
+enum hub_fault_kind {
+	HUB_FAULT_REFUSE_CONNECT,    /* refuse the next `count` CONNECTs with CONNACK `code` */
+	HUB_FAULT_TWIN_ERROR,        /* answer the next `count` twin requests in `twin_ops` with
+				      * status `code` (400-599) */
+	HUB_FAULT_DELAY_PUBACK,      /* hold telemetry PUBACKs for `delay_us` (`count` 0 = every) */
+	HUB_FAULT_WITHHOLD_PUBACK,   /* never acknowledge telemetry (`count` 0 = every) */
+	HUB_FAULT_THROTTLE,          /* more than `rate` messages in a second: close (429) */
+	HUB_FAULT_CLOSE_AT_SAS_EXPIRY, /* explicit form of the default: close when `se` passes */
+};
+
+#define HUB_FAULT_TWIN_GET 1u
+#define HUB_FAULT_TWIN_PATCH_REPORTED 2u
+
+struct hub_fault {
+	enum hub_fault_kind kind;
+	int count;                   /* see the kind; 0 means "every" where a count applies */
+	int code;                    /* CONNACK code (1-5) or HTTP status */
+	unsigned twin_ops;           /* HUB_FAULT_TWIN_* bits; 0 = both */
+	int64_t delay_us;
+	int rate;
+	int64_t until_us;            /* hub time the fault ends; 0 = until hub_fault_clear */
+};
+
+/*
+ * Add a fault for device_id (module_id NULL or "" for the device itself). The fault is copied.
+ * Returns SH_OK; SH_E_INVALID for a NULL fault or id; SH_E_NOMEM.
+ */
+sh_rc hub_fault_add(struct hub_sessions *reg, const char *device_id, const char *module_id,
+		    const struct hub_fault *f);
+/* Remove every fault of an identity (nothing happens when it has none). */
+void hub_fault_clear(struct hub_sessions *reg, const char *device_id, const char *module_id);
+/* Number of faults currently set over every identity (expired ones are dropped by the sweep). */
+size_t hub_fault_count(const struct hub_sessions *reg);
+/*
+ * Close the live connection of an identity now, as a lost connection (no DISCONNECT; the Will
+ * applies). `reason` (static text) goes to the disconnect record. Returns true when there was
+ * a connection to close.
+ */
+bool hub_sessions_drop(struct hub_sessions *reg, const char *device_id, const char *module_id,
+		       const char *reason);
+
 #endif

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "core/hub_topic.h"
 #include "core/hub_username.h"
 #include "core/mqtt_consts.h"
@@ -122,6 +124,11 @@ void session_on_connect(struct hub_session *s, const struct mqtt_raw *p)
 		refuse(s, connack_for(ar), hub_auth_result_str(ar));
 		return;
 	}
+	int fault_code = 0;
+	if (session_fault_refuse_connect(s, &fault_code)) {
+		refuse(s, (enum mqtt_connack_code)fault_code, "fault-refuse-connect");
+		return;
+	}
 	if (c.has_will && !take_will(s, &c)) {
 		session_fail(s, "bad-will-topic");
 		return;
@@ -136,6 +143,13 @@ void session_on_connect(struct hub_session *s, const struct mqtt_raw *p)
 		return;
 	}
 	s->connected = true;
+	cJSON *ev = session_event_new(s, "connect");
+	if (ev) {
+		cJSON_AddStringToObject(ev, "transport", s->transport);
+		cJSON_AddBoolToObject(ev, "cleanSession", c.clean_session);
+		cJSON_AddNumberToObject(ev, "keepAlive", c.keepalive);
+		session_emit(s, ev);
+	}
 	/* Clean session 0: the subscriptions of the identity's last session come back (C2D is
 	 * then delivered on reconnect); clean session 1 forgets them. */
 	unsigned kept = c.clean_session ? 0 : sessions_persisted_subs(s->reg, s);

@@ -78,6 +78,12 @@ struct hub_session {
 	uint16_t c2d_pid;             /* packet id of the message in flight; 0 = none */
 	char c2d_lock[40];
 
+	/* faults (session_faults.c) */
+	struct delayed_ack *delayed;  /* PUBACKs held by a delay-puback fault, due order */
+	int fi_op;                    /* a fault-injection message's operation; 0 = none */
+	int64_t fi_due_us;            /* when it takes effect (hub time) */
+	int64_t fi_duration_us;       /* how long its refusal lasts after that */
+
 	struct hub_session *next, *prev;   /* all sessions */
 	struct hub_session *id_next;       /* identity hash chain (connected sessions) */
 };
@@ -106,6 +112,16 @@ void session_c2d_release(struct hub_session *s);
 unsigned sessions_persisted_subs(struct hub_sessions *reg, const struct hub_session *s);
 void sessions_persist_subs(struct hub_sessions *reg, const struct hub_session *s, bool keep);
 
+/*
+ * Session events (hub.h HUB_EV_SESSION, what `serve --record` journals). session_event_new
+ * returns {"op": op} (op a journal op name) for the caller to add the op's fields to, or NULL
+ * when nobody listens on the bus (or out of memory): build nothing then. session_emit takes
+ * that object (NULL does nothing) and emits it for the session's identity; like every event
+ * it reaches the listeners after the current batch commits.
+ */
+struct cJSON *session_event_new(const struct hub_session *s, const char *op);
+void session_emit(struct hub_session *s, struct cJSON *data);
+
 /* Timers of one session at hub time (called by hub_sessions_tick). */
 void session_tick(struct hub_session *s, int64_t now_us);
 
@@ -124,5 +140,31 @@ void session_method_answer(struct hub_session *s, const char *rid, size_t rid_le
 			   const uint8_t *body, size_t len);
 /* End every pending method of s with 404103 (session going away). */
 void session_methods_abort(struct hub_session *s);
+
+
+/* --- faults (session_faults.c) --- */
+struct fault_entry;
+/* The fault list of a session table (sessions.c owns the storage). */
+struct fault_entry **sessions_faults(struct hub_sessions *reg);
+size_t *sessions_fault_n(struct hub_sessions *reg);
+/* Free every fault of the table (hub_sessions_free). */
+void sessions_faults_free(struct hub_sessions *reg);
+/* After authentication: true when a refuse-connect fault takes this CONNECT; *code its CONNACK. */
+bool session_fault_refuse_connect(struct hub_session *s, int *code);
+/* A twin request (HUB_FAULT_TWIN_* op): true when a twin-error fault answers it with *status. */
+bool session_fault_twin(struct hub_session *s, unsigned op, int *status);
+/* A telemetry PUBACK: 0 send it, 1 withhold it, 2 hold it for *delay_us. */
+int session_fault_puback(struct hub_session *s, int64_t *delay_us);
+/* Queue a PUBACK to be sent at hub time due_us. */
+void session_fault_delay_ack(struct hub_session *s, uint16_t packet_id, int64_t due_us);
+/* A telemetry message: true when a throttle fault refuses it (the caller closes). */
+bool session_fault_throttled(struct hub_session *s);
+/* The message's application properties (borrowed, may be NULL): arm the fault its
+ * AzIoTHub_FaultOperation* properties ask for. */
+void session_fault_injection(struct hub_session *s, const struct cJSON *app);
+/* Timers: due delayed PUBACKs, armed fault-injection operations. */
+void session_faults_tick(struct hub_session *s, int64_t now_us);
+/* The session is going away: drop its delayed PUBACKs. */
+void session_faults_release(struct hub_session *s);
 
 #endif

@@ -49,6 +49,13 @@ static void on_telemetry(struct hub_session *s, const struct mqtt_publish *pub,
 		cJSON_DeleteItemFromObjectCaseSensitive(app, "mqtt-retain");
 		cJSON_AddStringToObject(app, "mqtt-retain", "true");
 	}
+	if (session_fault_throttled(s)) {
+		cJSON_Delete(sys);
+		cJSON_Delete(app);
+		session_fail(s, "fault-throttled-429001");
+		return;
+	}
+	session_fault_injection(s, app);
 	struct iothub_err err;
 	sh_rc rc = hub_telemetry(s->hub, s->device_id, s->module_id, sys, app, pub->payload.ptr,
 				 pub->payload.len, NULL, &err);
@@ -58,7 +65,12 @@ static void on_telemetry(struct hub_session *s, const struct mqtt_publish *pub,
 		session_fail(s, "store-error");
 		return;
 	}
-	puback(s, pub);
+	int64_t delay = 0;
+	int held = pub->qos == 1 ? session_fault_puback(s, &delay) : 0;
+	if (held == 2)
+		session_fault_delay_ack(s, pub->packet_id, hub_now_us(s->hub) + delay);
+	else if (held == 0)
+		puback(s, pub);
 }
 
 /*
@@ -103,9 +115,27 @@ static void twin_error(struct hub_session *s, struct sh_span rid, enum iothub_er
 	twin_answer(s, iothub_error_http_status(code), rid, -1, NULL, &err);
 }
 
+/* A twin-error fault takes this request: answer with its status (session_faults.c). */
+static bool twin_fault(struct hub_session *s, unsigned op, struct sh_span rid)
+{
+	int status = 0;
+	if (!session_fault_twin(s, op, &status))
+		return false;
+	struct iothub_err err;
+	enum iothub_error code = status == 429 ? IOTHUB_THROTTLED
+			       : status == 503 ? IOTHUB_SERVICE_UNAVAILABLE
+			       : status == 500 ? IOTHUB_SERVER_ERROR
+			       : (enum iothub_error)(status * 1000 + 1);
+	iothub_err_set(&err, code, "fault injected by the scenario runner");
+	twin_answer(s, status, rid, -1, NULL, &err);
+	return true;
+}
+
 static void on_twin_get(struct hub_session *s, const struct mqtt_publish *pub, const struct hub_topic *t)
 {
 	puback(s, pub);   /* hub_topic_parse_publish refuses a GET without $rid */
+	if (twin_fault(s, HUB_FAULT_TWIN_GET, t->rid))
+		return;
 	cJSON *view = NULL;
 	struct iothub_err err;
 	if (hub_twin_device_view(s->hub, s->device_id, s->module_id, &view, &err) != SH_OK) {
@@ -126,6 +156,8 @@ static void on_twin_patch(struct hub_session *s, const struct mqtt_publish *pub,
 			  const struct hub_topic *t)
 {
 	puback(s, pub);   /* without $rid: applied, answered with an empty $rid (as IoT Edge) */
+	if (twin_fault(s, HUB_FAULT_TWIN_PATCH_REPORTED, t->rid))
+		return;
 	cJSON *patch = cJSON_ParseWithLength((const char *)pub->payload.ptr, pub->payload.len);
 	if (!patch || !cJSON_IsObject(patch)) {
 		cJSON_Delete(patch);

@@ -44,6 +44,8 @@ struct hub_sessions {
 	struct hub_session *by_id[ID_BUCKETS];
 	struct persisted *persisted[ID_BUCKETS];
 	struct waiting_method *waiting;
+	struct fault_entry *faults;   /* session_faults.c */
+	size_t n_faults;
 };
 
 /* FNV-1a over "device/module". */
@@ -78,6 +80,7 @@ void hub_sessions_free(struct hub_sessions *reg)
 	if (!reg)
 		return;
 	hub_set_notify(reg->hub, NULL);
+	sessions_faults_free(reg);
 	while (reg->waiting) {
 		struct waiting_method *w = reg->waiting;
 		struct iothub_err err;
@@ -139,6 +142,31 @@ void sessions_persist_subs(struct hub_sessions *reg, const struct hub_session *s
 struct sh_hub *sessions_hub(struct hub_sessions *reg)
 {
 	return reg->hub;
+}
+
+struct fault_entry **sessions_faults(struct hub_sessions *reg)
+{
+	return &reg->faults;
+}
+
+size_t *sessions_fault_n(struct hub_sessions *reg)
+{
+	return &reg->n_faults;
+}
+
+size_t hub_fault_count(const struct hub_sessions *reg)
+{
+	return reg->n_faults;
+}
+
+bool hub_sessions_drop(struct hub_sessions *reg, const char *device_id, const char *module_id,
+		       const char *reason)
+{
+	struct hub_session *s = hub_sessions_find(reg, device_id, module_id);
+	if (!s)
+		return false;
+	session_fail(s, reason);
+	return true;
 }
 
 size_t hub_sessions_count(const struct hub_sessions *reg)

@@ -91,6 +91,56 @@ sh_rc hub_twin_device_view(struct sh_hub *hub, const char *device_id, const char
 	return read_view(hub, device_id, module_id, 1, out, err);
 }
 
+/* One twin event: the section written, its patch (copied), and the twin's versions after it. */
+static void emit_twin(struct sh_hub *hub, const struct sh_identity *id, const cJSON *twin,
+		      int label, const char *section, const cJSON *patch)
+{
+	cJSON *d = NULL;
+	if (hub_events_wanted(hub) && (d = cJSON_CreateObject()) != NULL) {
+		cJSON *p = patch ? cJSON_Duplicate(patch, 1) : cJSON_CreateObject();
+		cJSON_AddStringToObject(d, "section", section);
+		if (p)
+			cJSON_AddItemToObject(d, "patch", p);
+		cJSON_AddNumberToObject(d, "version", (double)twin_version(twin));
+		cJSON_AddNumberToObject(d, "desiredVersion", (double)twin_desired_version(twin));
+		cJSON_AddNumberToObject(d, "reportedVersion", (double)twin_reported_version(twin));
+	}
+	hub_emit(hub, HUB_EV_TWIN, label, id->device_id, id->module_id, d);
+}
+
+/*
+ * The events of a successful write. A service PATCH may touch tags and desired at once: one
+ * event per section, each with its own part of the patch.
+ */
+static void twin_events(struct sh_hub *hub, const struct sh_identity *id, const cJSON *twin,
+			enum twin_op op, const cJSON *body)
+{
+	switch (op) {
+	case OP_DESIRED:
+		emit_twin(hub, id, twin, HUB_ML_TWIN_DESIRED, "desired", body);
+		break;
+	case OP_TAGS:
+		emit_twin(hub, id, twin, HUB_ML_TWIN_TAGS, "tags", body);
+		break;
+	case OP_REPORTED:
+		emit_twin(hub, id, twin, HUB_ML_TWIN_REPORTED, "reported", body);
+		break;
+	case OP_REPLACE:
+		emit_twin(hub, id, twin, HUB_ML_TWIN_REPLACE, "replace", body);
+		break;
+	case OP_SERVICE_PATCH: {
+		const cJSON *tags = cJSON_GetObjectItemCaseSensitive(body, "tags");
+		const cJSON *props = cJSON_GetObjectItemCaseSensitive(body, "properties");
+		const cJSON *desired = cJSON_GetObjectItemCaseSensitive(props, "desired");
+		if (tags)
+			emit_twin(hub, id, twin, HUB_ML_TWIN_TAGS, "tags", tags);
+		if (desired || !tags)
+			emit_twin(hub, id, twin, HUB_ML_TWIN_DESIRED, "desired", desired);
+		break;
+	}
+	}
+}
+
 /*
  * One twin write: load, check If-Match against the twin etag, apply `op`, store, and on
  * success hand back the service view (out), the new reported $version (version_out) and,
@@ -141,6 +191,8 @@ static sh_rc write_twin(struct sh_hub *hub, const char *device_id, const char *m
 	}
 	if (rc == SH_OK)
 		rc = save(hub, &id, twin, err);
+	if (rc == SH_OK)
+		twin_events(hub, &id, twin, op, body);
 	rc = hub_op_end(hub, rc, err);
 	if (rc == SH_OK && delta && hub->notify.desired_patch)
 		hub->notify.desired_patch(hub->notify.ctx, id.device_id, id.module_id, delta);

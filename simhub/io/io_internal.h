@@ -14,6 +14,23 @@
 #include "io/loop.h"
 #include "rest/rest.h"
 
+/* Bucket bounds of simhub_store_commit_seconds, in microseconds (100 us to 1 s). */
+#define IO_COMMIT_BUCKETS 13
+/* IoT Hub error codes counted by simhub_errors_total (lws_rest.c lists them). */
+#define IO_ERROR_CODES 24
+
+/* The loop's own metrics (GET /metrics); the hub keeps the event counters. */
+struct io_metrics {
+	uint64_t commit_bucket[IO_COMMIT_BUCKETS];  /* commits at or under each bound (not cumulative) */
+	uint64_t commit_over;                       /* commits over the last bound */
+	uint64_t commit_count;
+	double commit_sum_s;
+	uint64_t errors[IO_ERROR_CODES];            /* REST answers per code (lws_rest.c's table) */
+	uint64_t stream_overflows;                  /* live-stream watchers dropped for being slow */
+};
+
+struct sse_stream;
+
 struct io_loop {
 	struct lws_context *ctx;
 	struct lws_vhost *vh[IO_LISTENERS];
@@ -25,6 +42,14 @@ struct io_loop {
 	lws_sorted_usec_list_t sweep_sul;    /* session timers, once a second */
 	struct rest_ctx *rest;
 	volatile sig_atomic_t *stop;
+	struct io_metrics metrics;
+	struct sse_stream *watchers;         /* live-stream connections (lws_rest.c) */
+	size_t n_watchers;
+	lws_sorted_usec_list_t keepalive_sul;  /* ": keepalive" to every watcher every 15 s */
+	lws_sorted_usec_list_t ticker_sul;   /* io_loop_set_ticker (the scenario runner) */
+	void (*ticker_fn)(void *arg);
+	void *ticker_arg;
+	int64_t ticker_period_us;
 };
 
 /* One chunk of output, with LWS_PRE bytes of headroom before data. */
@@ -58,13 +83,22 @@ struct http_conn {
 	char query[512];                     /* raw args; lws 4.1 may join them with "," */
 	struct rest_response resp;           /* answer being written (owns its body and headers) */
 	int phase;                           /* reading, waiting for the hub, for the commit,
-					      * writing headers, writing the body (lws_rest.c) */
+					      * writing headers, writing the body, streaming
+					      * events (lws_rest.c) */
+	struct sse_stream *sse;              /* set while this connection is a live stream */
 };
 
 /* The loop of a connection's context. */
 struct io_loop *io_loop_of(struct lws *wsi);
 /* A round of network events has started: hold the batch and schedule its commit. */
 void io_loop_touch(struct io_loop *l);
+
+/* Send ": keepalive" to every live stream (lws_rest.c); the loop's timer calls it. */
+void io_streams_keepalive(struct io_loop *l);
+/* Upper bound of commit-latency bucket i in microseconds (loop.c); 0 past the last. */
+int64_t io_commit_bound_us(size_t i);
+/* Seconds between keepalive comments on a live stream. */
+#define IO_STREAM_KEEPALIVE_S 15
 
 /* lws protocol callbacks (lws_mqtt.c). */
 int io_callback_mqtt_raw(struct lws *wsi, enum lws_callback_reasons reason, void *user,

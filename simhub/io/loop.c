@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/ssl.h>
 
@@ -34,12 +35,53 @@ struct io_loop *io_loop_of(struct lws *wsi)
 	return lws_context_user(lws_get_context(wsi));
 }
 
+/* Upper bounds of the commit-latency histogram buckets, microseconds (io_internal.h). */
+static const int64_t commit_bounds_us[IO_COMMIT_BUCKETS] = {
+	100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000,
+};
+
+static int64_t mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* One group commit's latency into the histogram. */
+static void commit_observe(struct io_metrics *m, int64_t us)
+{
+	size_t i = 0;
+	while (i < IO_COMMIT_BUCKETS && us > commit_bounds_us[i])
+		i++;
+	if (i < IO_COMMIT_BUCKETS)
+		m->commit_bucket[i]++;
+	else
+		m->commit_over++;
+	m->commit_count++;
+	m->commit_sum_s += (double)us / 1e6;
+}
+
+int64_t io_commit_bound_us(size_t i)
+{
+	return i < IO_COMMIT_BUCKETS ? commit_bounds_us[i] : 0;
+}
+
 static void commit_cb(lws_sorted_usec_list_t *sul)
 {
 	struct io_loop *l = lws_container_of(sul, struct io_loop, commit_sul);
 	l->commit_scheduled = false;
+	int64_t t0 = mono_us();
 	if (hub_batch_release(l->hub) != SH_OK)
 		lwsl_err("simhub: commit failed: the last batch of writes is lost\n");
+	commit_observe(&l->metrics, mono_us() - t0);
+}
+
+static void keepalive_cb(lws_sorted_usec_list_t *sul)
+{
+	struct io_loop *l = lws_container_of(sul, struct io_loop, keepalive_sul);
+	io_streams_keepalive(l);
+	lws_sul_schedule(l->ctx, 0, &l->keepalive_sul, keepalive_cb,
+			 (lws_usec_t)IO_STREAM_KEEPALIVE_S * LWS_US_PER_SEC);
 }
 
 void io_loop_touch(struct io_loop *l)
@@ -60,6 +102,25 @@ static void sweep_cb(lws_sorted_usec_list_t *sul)
 	struct io_loop *l = lws_container_of(sul, struct io_loop, sweep_sul);
 	hub_sessions_tick(l->reg);
 	lws_sul_schedule(l->ctx, 0, &l->sweep_sul, sweep_cb, LWS_US_PER_SEC);
+}
+
+static void ticker_cb(lws_sorted_usec_list_t *sul)
+{
+	struct io_loop *l = lws_container_of(sul, struct io_loop, ticker_sul);
+	if (!l->ticker_fn)
+		return;
+	lws_sul_schedule(l->ctx, 0, &l->ticker_sul, ticker_cb, (lws_usec_t)l->ticker_period_us);
+	l->ticker_fn(l->ticker_arg);
+}
+
+void io_loop_set_ticker(struct io_loop *l, void (*fn)(void *arg), void *arg, int64_t period_us)
+{
+	lws_sul_cancel(&l->ticker_sul);
+	l->ticker_fn = fn;
+	l->ticker_arg = arg;
+	l->ticker_period_us = period_us < 1000 ? 1000 : period_us;
+	if (fn)
+		lws_sul_schedule(l->ctx, 0, &l->ticker_sul, ticker_cb, (lws_usec_t)l->ticker_period_us);
 }
 
 static const char *listener_name(enum io_listener w)
@@ -157,6 +218,8 @@ sh_rc io_loop_start(struct sh_hub *hub, struct hub_sessions *reg, const struct i
 		l->port[w] = lws_get_vhost_listen_port(l->vh[w]);
 	}
 	lws_sul_schedule(l->ctx, 0, &l->sweep_sul, sweep_cb, LWS_US_PER_SEC);
+	lws_sul_schedule(l->ctx, 0, &l->keepalive_sul, keepalive_cb,
+			 (lws_usec_t)IO_STREAM_KEEPALIVE_S * LWS_US_PER_SEC);
 	*out = l;
 	return SH_OK;
 }
@@ -188,6 +251,8 @@ void io_loop_free(struct io_loop *l)
 	if (l->ctx) {
 		lws_sul_cancel(&l->commit_sul);
 		lws_sul_cancel(&l->sweep_sul);
+		lws_sul_cancel(&l->keepalive_sul);
+		lws_sul_cancel(&l->ticker_sul);
 		lws_context_destroy(l->ctx);   /* closes every connection: sessions end there */
 	}
 	hub_batch_release(l->hub);

@@ -37,6 +37,13 @@ int io_loop_port(const struct io_loop *l, enum io_listener which);
 void io_loop_run(struct io_loop *l, volatile sig_atomic_t *stop);
 /* Async-signal-safe: make io_loop_run look at *stop now. */
 void io_loop_wake(struct io_loop *l);
+/*
+ * Call fn(arg) from the loop every period_us microseconds (at least 1000), until
+ * io_loop_set_ticker(l, NULL, NULL, 0). One ticker per loop; setting a new one replaces it.
+ * fn runs between rounds of network events, like the loop's own timers; it may call hub
+ * operations and set the run's stop flag (then call io_loop_wake). For `simhub test`.
+ */
+void io_loop_set_ticker(struct io_loop *l, void (*fn)(void *arg), void *arg, int64_t period_us);
 /* Close every connection and the listeners; commit what is held. */
 void io_loop_free(struct io_loop *l);
 

@@ -4,22 +4,50 @@
  * (method, decoded path, the headers rest/ reads, api-version, body, chunked bodies decoded by
  * core/http_chunked) and writes the answer: headers in one WRITEABLE, body in the next with
  * LWS_WRITE_HTTP_FINAL (lws-4.1-notes.md). A method invocation keeps the request open until
- * the device answers; the loop keeps serving meanwhile.
+ * the device answers; the loop keeps serving meanwhile. Two answers are io's own: the live
+ * event stream (GET /simhub/v1/events, once rest/ has authorised it: each watcher listens on
+ * the hub's event bus and has a bounded queue written from WRITEABLE) and GET /metrics
+ * (Prometheus text, no auth). It never blocks on a slow client: it drops it.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
 #include <strings.h>
 
+#include <cjson/cJSON.h>
+
 #include "hub/hub.h"
+#include "hub/session.h"
 #include "io/io_internal.h"
 #include "rest/rest.h"
+
+#ifndef SIMHUB_VERSION
+#define SIMHUB_VERSION "0.1.0"
+#endif
 
 #define WS_PATH "/$iothub/websocket"
 #define HTTP_BODY_MAX (1024u * 1024u)
 
-enum { PHASE_READ = 0, PHASE_WAIT, PHASE_COMMIT, PHASE_HEADERS, PHASE_BODY };
+enum { PHASE_READ = 0, PHASE_WAIT, PHASE_COMMIT, PHASE_HEADERS, PHASE_BODY, PHASE_STREAM };
+
+#define SSE_CONTENT_TYPE "text/event-stream"
+#define SSE_QUEUE_MAX (1024u * 1024u)        /* a watcher further behind is dropped */
+#define SSE_WRITE_MAX 16384u                 /* bytes per WRITEABLE */
+#define SSE_OVERFLOW_GRACE_S 5               /* time to write the overflow event, then close */
+
+/* A live-stream watcher: its filter, its hub listener and the bytes it has yet to take. */
+struct sse_stream {
+	struct lws *wsi;
+	struct io_loop *loop;
+	int handle;                          /* hub_event_listen handle */
+	struct hub_event_filter filter;
+	char *buf;
+	size_t len, off, cap;                /* pending bytes are buf[off..len) */
+	bool overflowed;                     /* only the overflow event is left; then close */
+	struct sse_stream *next;             /* loop->watchers */
+};
 
 /*
  * lws 4.1's per-request header buffer ("ah data") size: max_http_header_data, which io/loop.c
@@ -49,6 +77,306 @@ static size_t resp_body_len(const struct rest_response *r)
 	return r->body_len ? r->body_len : strlen(r->body);
 }
 
+/* --- the live event stream ------------------------------------------------------------------ */
+
+/* Append n bytes to a watcher's queue, or drop its backlog for the overflow event. */
+static void sse_append(struct sse_stream *s, const char *data, size_t n)
+{
+	static const char overflow[] = "event: overflow\ndata: {\"reason\":\"the client reads too "
+				       "slowly; reconnect\"}\n\n";
+	if (s->overflowed)
+		return;
+	if (s->len - s->off + n > SSE_QUEUE_MAX) {
+		s->overflowed = true;
+		s->loop->metrics.stream_overflows++;
+		s->off = s->len = 0;
+		data = overflow;
+		n = sizeof overflow - 1;
+		/* A client that reads nothing never takes even this: close it after a grace time. */
+		lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, SSE_OVERFLOW_GRACE_S);
+	}
+	if (s->off && s->len + n > s->cap) {
+		memmove(s->buf, s->buf + s->off, s->len - s->off);
+		s->len -= s->off;
+		s->off = 0;
+	}
+	if (s->len + n > s->cap) {
+		size_t cap = s->cap ? s->cap : 4096;
+		while (cap < s->len + n)
+			cap *= 2;
+		char *nb = realloc(s->buf, cap);
+		if (!nb)
+			return;   /* out of memory: this event is lost for this watcher */
+		s->buf = nb;
+		s->cap = cap;
+	}
+	memcpy(s->buf + s->len, data, n);
+	s->len += n;
+	struct http_conn *h = lws_wsi_user(s->wsi);
+	if (h && h->phase == PHASE_STREAM)
+		lws_callback_on_writable(s->wsi);
+}
+
+/* hub_event_fn of a watcher: one SSE event (id, event, one data line of compact JSON). */
+static void sse_on_event(void *ctx, const struct hub_event *ev)
+{
+	struct sse_stream *s = ctx;
+	if (s->overflowed || !hub_event_filter_match(&s->filter, ev))
+		return;
+	cJSON *j = hub_event_to_json(ev);
+	char *text = j ? cJSON_PrintUnformatted(j) : NULL;
+	cJSON_Delete(j);
+	if (!text)
+		return;
+	size_t tlen = strlen(text);
+	char head[96];
+	int hn = snprintf(head, sizeof head, "id: %llu\nevent: %s\ndata: ",
+			  (unsigned long long)ev->id, hub_event_kind_str(ev->kind));
+	char *msg = malloc((size_t)hn + tlen + 2);
+	if (msg) {
+		memcpy(msg, head, (size_t)hn);
+		memcpy(msg + hn, text, tlen);
+		memcpy(msg + (size_t)hn + tlen, "\n\n", 2);
+		sse_append(s, msg, (size_t)hn + tlen + 2);
+		free(msg);
+	}
+	cJSON_free(text);
+}
+
+void io_streams_keepalive(struct io_loop *l)
+{
+	static const char ka[] = ": keepalive\n\n";
+	for (struct sse_stream *s = l->watchers; s; s = s->next)
+		sse_append(s, ka, sizeof ka - 1);
+}
+
+/* An argument of the request (lws decodes it; lws_rest_query's joining does not apply). */
+static const char *urlarg(struct lws *wsi, const char *name_eq, char *buf, int cap)
+{
+	return lws_get_urlarg_by_name(wsi, name_eq, buf, cap);
+}
+
+/*
+ * Turn this request into a live stream: rest/ has checked the token and the filters (and
+ * answered 200 text/event-stream). Read the filters again from lws's own argument table, where
+ * a comma inside types= is not an argument separator, and listen on the hub's bus. False when
+ * the filters do not parse here or memory runs out: the connection is then closed.
+ */
+static bool sse_start(struct lws *wsi, struct http_conn *h)
+{
+	char types[256], dev[SH_ID_MAX + 2], mod[SH_ID_MAX + 2];
+	const char *t = urlarg(wsi, "types=", types, sizeof types);
+	const char *d = urlarg(wsi, "deviceId=", dev, sizeof dev);
+	const char *m = urlarg(wsi, "moduleId=", mod, sizeof mod);
+	struct sse_stream *s = calloc(1, sizeof *s);
+	struct iothub_err err;
+	if (!s)
+		return false;
+	s->wsi = wsi;
+	s->loop = h->loop;
+	if (hub_event_filter_init(&s->filter, t, d, m, &err) != SH_OK ||
+	    hub_event_listen(h->loop->hub, sse_on_event, s, &s->handle) != SH_OK) {
+		free(s);
+		return false;
+	}
+	s->next = h->loop->watchers;
+	h->loop->watchers = s;
+	h->loop->n_watchers++;
+	h->sse = s;
+	static const char hello[] = ": simhub live events\n\n";
+	sse_append(s, hello, sizeof hello - 1);
+	lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
+	return true;
+}
+
+/* The watcher's connection is gone: stop listening, unlink, free. */
+static void sse_stop(struct http_conn *h)
+{
+	struct sse_stream *s = h->sse;
+	if (!s)
+		return;
+	hub_event_unlisten(h->loop->hub, s->handle);
+	for (struct sse_stream **pp = &h->loop->watchers; *pp; pp = &(*pp)->next) {
+		if (*pp == s) {
+			*pp = s->next;
+			h->loop->n_watchers--;
+			break;
+		}
+	}
+	free(s->buf);
+	free(s);
+	h->sse = NULL;
+}
+
+/* One WRITEABLE of a stream: up to SSE_WRITE_MAX queued bytes. -1 closes (after overflow). */
+static int sse_write(struct lws *wsi, struct sse_stream *s)
+{
+	size_t n = s->len - s->off;
+	if (n == 0)
+		return s->overflowed ? -1 : 0;
+	if (n > SSE_WRITE_MAX)
+		n = SSE_WRITE_MAX;
+	unsigned char *buf = malloc(LWS_PRE + n);
+	if (!buf)
+		return -1;
+	memcpy(buf + LWS_PRE, s->buf + s->off, n);
+	int w = lws_write(wsi, buf + LWS_PRE, n, LWS_WRITE_HTTP);
+	free(buf);
+	if (w < 0)
+		return -1;
+	s->off += n;
+	if (s->off == s->len)
+		s->off = s->len = 0;
+	if (s->len > s->off || s->overflowed)
+		lws_callback_on_writable(wsi);
+	return 0;
+}
+
+/* --- metrics -------------------------------------------------------------------------------- */
+
+/* The IoT Hub codes simhub_errors_total counts; the last slot counts any other. */
+static const enum iothub_error counted_codes[IO_ERROR_CODES - 1] = {
+	IOTHUB_ARGUMENT_INVALID, IOTHUB_ARGUMENT_NULL, IOTHUB_FORMAT_ERROR,
+	IOTHUB_CONNECTION_CLOSED_ON_NEW_CONNECTION, IOTHUB_UNAUTHORIZED_ACCESS, IOTHUB_UNAUTHORIZED,
+	IOTHUB_QUOTA_EXCEEDED, IOTHUB_DEVICE_MAX_QUEUE_DEPTH, IOTHUB_DEVICE_NOT_FOUND,
+	IOTHUB_MODULE_NOT_FOUND, IOTHUB_DEVICE_NOT_ONLINE, IOTHUB_DEVICE_CONNECTION_CLOSED_REMOTELY,
+	IOTHUB_DEVICE_ALREADY_EXISTS, IOTHUB_MODULE_ALREADY_EXISTS, IOTHUB_PRECONDITION_FAILED,
+	IOTHUB_DEVICE_MESSAGE_LOCK_LOST, IOTHUB_MESSAGE_TOO_LARGE, IOTHUB_TOO_MANY_MODULES,
+	IOTHUB_THROTTLED, IOTHUB_THROTTLE_BACKLOG, IOTHUB_SERVER_ERROR, IOTHUB_SERVICE_UNAVAILABLE,
+	IOTHUB_GATEWAY_TIMEOUT,
+};
+
+/* Count an error answer by its iothub-errorcode name and HTTP status (names repeat). */
+static void count_error(struct io_loop *l, const struct rest_response *r)
+{
+	if (!r->error_name[0])
+		return;
+	size_t i;
+	for (i = 0; i < IO_ERROR_CODES - 1; i++)
+		if ((int)counted_codes[i] / 1000 == r->status &&
+		    strcmp(iothub_error_name(counted_codes[i]), r->error_name) == 0)
+			break;
+	l->metrics.errors[i]++;
+}
+
+/* A growing text buffer for the metrics page. */
+struct text {
+	char *p;
+	size_t len, cap;
+	bool nomem;
+};
+
+static void text_add(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void text_add(struct text *t, const char *fmt, ...)
+{
+	for (int tries = 0; tries < 2 && !t->nomem; tries++) {
+		va_list ap;
+		va_start(ap, fmt);
+		int n = vsnprintf(t->p ? t->p + t->len : NULL, t->p ? t->cap - t->len : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			t->nomem = true;
+			return;
+		}
+		if (t->p && t->len + (size_t)n < t->cap) {
+			t->len += (size_t)n;
+			return;
+		}
+		size_t cap = t->cap ? t->cap : 4096;
+		while (cap <= t->len + (size_t)n)
+			cap *= 2;
+		char *np = realloc(t->p, cap);
+		if (!np) {
+			t->nomem = true;
+			return;
+		}
+		t->p = np;
+		t->cap = cap;
+	}
+}
+
+/* One counter family from the hub's committed-event counters. */
+static void metric_family(struct text *t, const struct hub_metrics *hm, enum hub_event_kind k,
+			  const char *name, const char *label, const char *help)
+{
+	const char *const *labels = hub_metric_labels(k);
+	text_add(t, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
+	for (int i = 0; labels[i] && i < HUB_METRIC_LABELS; i++)
+		text_add(t, "%s{%s=\"%s\"} %llu\n", name, label, labels[i],
+			 (unsigned long long)hm->committed[k][i]);
+}
+
+/*
+ * GET /metrics: Prometheus text format 0.0.4. Connections are committed connects minus
+ * disconnects; the event counters are the hub's (committed only); errors and the commit
+ * histogram are the loop's.
+ */
+static void metrics_answer(struct io_loop *l, struct rest_response *r)
+{
+	const struct hub_metrics *hm = hub_metrics_get(l->hub);
+	struct text t = {0};
+	const uint64_t *conn = hm->committed[HUB_EV_CONNECTION];
+	text_add(&t, "# HELP simhub_build_info simhub's version\n# TYPE simhub_build_info gauge\n"
+		     "simhub_build_info{version=\"%s\"} 1\n", SIMHUB_VERSION);
+	text_add(&t, "# HELP simhub_connections Device and module connections open now\n"
+		     "# TYPE simhub_connections gauge\nsimhub_connections %lld\n",
+		 (long long)(conn[0] - conn[1]));
+	text_add(&t, "# HELP simhub_sessions Network sessions, connected or not yet\n"
+		     "# TYPE simhub_sessions gauge\nsimhub_sessions %zu\n",
+		 hub_sessions_count(l->reg));
+	text_add(&t, "# HELP simhub_event_watchers Live event streams open now\n"
+		     "# TYPE simhub_event_watchers gauge\nsimhub_event_watchers %zu\n", l->n_watchers);
+	text_add(&t, "# HELP simhub_event_watchers_dropped_total Live streams dropped for reading "
+		     "too slowly\n# TYPE simhub_event_watchers_dropped_total counter\n"
+		     "simhub_event_watchers_dropped_total %llu\n",
+		 (unsigned long long)l->metrics.stream_overflows);
+	text_add(&t, "# HELP simhub_messages_received_total Device-to-cloud messages stored\n"
+		     "# TYPE simhub_messages_received_total counter\n"
+		     "simhub_messages_received_total %llu\n",
+		 (unsigned long long)hm->committed[HUB_EV_TELEMETRY][0]);
+	metric_family(&t, hm, HUB_EV_C2D, "simhub_c2d_messages_total", "outcome",
+		      "Cloud-to-device queue events by outcome");
+	metric_family(&t, hm, HUB_EV_TWIN, "simhub_twin_operations_total", "op",
+		      "Twin writes by section");
+	metric_family(&t, hm, HUB_EV_METHOD, "simhub_method_calls_total", "outcome",
+		      "Direct-method calls by outcome");
+	text_add(&t, "# HELP simhub_errors_total IoT Hub error answers of the REST API by code\n"
+		     "# TYPE simhub_errors_total counter\n");
+	for (size_t i = 0; i < IO_ERROR_CODES; i++) {
+		if (!l->metrics.errors[i])
+			continue;
+		if (i < IO_ERROR_CODES - 1)
+			text_add(&t, "simhub_errors_total{code=\"%d\",name=\"%s\"} %llu\n",
+				 (int)counted_codes[i], iothub_error_name(counted_codes[i]),
+				 (unsigned long long)l->metrics.errors[i]);
+		else
+			text_add(&t, "simhub_errors_total{code=\"other\",name=\"other\"} %llu\n",
+				 (unsigned long long)l->metrics.errors[i]);
+	}
+	text_add(&t, "# HELP simhub_store_commit_seconds Group-commit latency\n"
+		     "# TYPE simhub_store_commit_seconds histogram\n");
+	uint64_t cum = 0;
+	for (size_t i = 0; i < IO_COMMIT_BUCKETS; i++) {
+		cum += l->metrics.commit_bucket[i];
+		text_add(&t, "simhub_store_commit_seconds_bucket{le=\"%g\"} %llu\n",
+			 (double)io_commit_bound_us(i) / 1e6, (unsigned long long)cum);
+	}
+	text_add(&t, "simhub_store_commit_seconds_bucket{le=\"+Inf\"} %llu\n"
+		     "simhub_store_commit_seconds_sum %.6f\nsimhub_store_commit_seconds_count %llu\n",
+		 (unsigned long long)l->metrics.commit_count, l->metrics.commit_sum_s,
+		 (unsigned long long)l->metrics.commit_count);
+	memset(r, 0, sizeof *r);
+	if (t.nomem) {
+		free(t.p);
+		r->status = 500;
+		return;
+	}
+	r->status = 200;
+	r->body = t.p;
+	r->body_len = t.len;
+	r->content_type = "text/plain; version=0.0.4; charset=utf-8";
+}
+
 /* After the loop's batch commits: the answer may go out now. */
 static void http_committed(void *arg)
 {
@@ -75,6 +403,13 @@ static void http_answer(struct lws *wsi, struct http_conn *h, struct rest_respon
 	r->headers = NULL;
 	r->n_headers = 0;
 	h->phase = PHASE_COMMIT;
+	count_error(h->loop, &h->resp);
+	if (h->resp.status == 200 && h->resp.content_type &&
+	    strcmp(h->resp.content_type, SSE_CONTENT_TYPE) == 0 && !h->sse && !sse_start(wsi, h)) {
+		rest_response_free(&h->resp);
+		h->resp.status = 500;
+		h->resp.content_type = NULL;
+	}
 	if (hub_after_commit(h->loop->hub, http_committed, wsi) != SH_OK)
 		http_committed(wsi);   /* out of memory: answer without waiting */
 }
@@ -223,6 +558,12 @@ static int http_dispatch(struct lws *wsi, struct http_conn *h)
 	struct rest_response resp;
 	h->phase = PHASE_WAIT;
 	io_loop_touch(h->loop);   /* the hub operation joins the loop's batch */
+	if (h->method == REST_GET && strcmp(h->path, "/metrics") == 0) {
+		metrics_answer(h->loop, &resp);   /* no auth, as Prometheus scrapes (docs/api.md) */
+		http_answer(wsi, h, &resp);
+		rest_response_free(&resp);
+		return 0;
+	}
 	if (rest_handle(h->loop->rest, &req, &resp, http_done, wsi)) {
 		http_answer(wsi, h, &resp);
 		rest_response_free(&resp);
@@ -280,8 +621,10 @@ static int write_headers(struct lws *wsi, struct http_conn *h)
 	const char *ctype = r->content_type ? r->content_type : "application/json; charset=utf-8";
 	char quoted[80];
 	int rc = -1;
-	if (lws_add_http_common_headers(wsi, (unsigned int)r->status, r->body_len ? ctype : NULL,
-					r->body_len, &p, end))
+	/* A stream has no length: lws adds Connection: close and the body runs until the end. */
+	if (lws_add_http_common_headers(wsi, (unsigned int)r->status,
+					h->sse ? SSE_CONTENT_TYPE : r->body_len ? ctype : NULL,
+					h->sse ? LWS_ILLEGAL_HTTP_CONTENT_LEN : r->body_len, &p, end))
 		goto done;
 	if (r->etag[0]) {
 		snprintf(quoted, sizeof quoted, "\"%s\"", r->etag);
@@ -297,6 +640,12 @@ static int write_headers(struct lws *wsi, struct http_conn *h)
 			goto done;
 	if (lws_finalize_write_http_header(wsi, start, &p, end))
 		goto done;
+	if (h->sse) {
+		h->phase = PHASE_STREAM;
+		lws_callback_on_writable(wsi);
+		rc = 0;
+		goto done;
+	}
 	h->phase = PHASE_BODY;
 	if (r->body_len) {
 		lws_callback_on_writable(wsi);
@@ -479,6 +828,8 @@ int io_callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *us
 			return write_headers(wsi, h);
 		if (h->phase == PHASE_BODY)
 			return write_body(wsi, h);
+		if (h->phase == PHASE_STREAM && h->sse)
+			return sse_write(wsi, h->sse);
 		return 0;
 	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
 	case LWS_CALLBACK_CLOSED_HTTP:
@@ -487,6 +838,8 @@ int io_callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *us
 				rest_cancel(h->loop->rest, wsi);
 			if (h->loop)
 				hub_after_commit_cancel(h->loop->hub, wsi);
+			if (h->sse)
+				sse_stop(h);
 			http_reset(h);
 		}
 		return 0;

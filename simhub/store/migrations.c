@@ -268,6 +268,28 @@ static const char *const migration_4[] = {
 	NULL,
 };
 
+/*
+ * Version 5: C2D feedback records (iothub-protocol.md §6). When a message that asked for an
+ * acknowledgement (ack positive, negative or full) reaches an outcome, the hub keeps one record
+ * with IoT Hub's feedback fields; GET /simhub/v1/c2d/feedback reads them. enqueued_us is when
+ * the outcome happened (IoT Hub's enqueuedTimeUtc of a feedback record).
+ */
+static const char *const migration_5[] = {
+	"CREATE TABLE c2d_feedback (\n"
+	"	id                   INTEGER PRIMARY KEY,\n"
+	"	device_id            TEXT NOT NULL,\n"
+	"	original_message_id  TEXT NOT NULL DEFAULT '',\n"
+	"	device_generation_id TEXT NOT NULL DEFAULT '',\n"
+	"	enqueued_us          INTEGER NOT NULL,\n"
+	"	status_code          TEXT NOT NULL CHECK (status_code IN ('Success', 'Expired',\n"
+	"	                     'DeliveryCountExceeded', 'Rejected', 'Purged')),\n"
+	"	description          TEXT NOT NULL DEFAULT '',\n"
+	"	c2d_seq              INTEGER NOT NULL DEFAULT 0\n"
+	");\n",
+	"CREATE INDEX c2d_feedback_by_time ON c2d_feedback (enqueued_us);\n",
+	NULL,
+};
+
 /* migrations[N] brings user_version N-1 to N. */
 static const char *const *const migrations[] = {
 	NULL,            /* version 0: the empty file */
@@ -275,6 +297,7 @@ static const char *const *const migrations[] = {
 	migration_2,
 	migration_3,
 	migration_4,
+	migration_5,
 };
 
 int store_schema_version(void)

@@ -384,6 +384,58 @@ sh_rc store_method_call_query(struct sh_store *st, const struct sh_method_call_q
 			      sh_rc (*fn)(void *arg, const struct sh_method_call_row *row),
 			      void *arg);
 
+/* --- C2D feedback records (c2d_feedback, migration 5) ------------------------------------------ */
+/* One feedback record; strings borrowed (for the call, or for the callback only when read). */
+struct sh_c2d_feedback_row {
+	int64_t id;                        /* grows with arrival order; ignored by insert */
+	const char *device_id;
+	const char *original_message_id;   /* "" when the message had none */
+	const char *device_generation_id;
+	int64_t enqueued_us;               /* when the outcome happened */
+	const char *status_code;           /* Success, Expired, DeliveryCountExceeded, Rejected, Purged */
+	const char *description;
+	int64_t c2d_seq;                   /* the queue row the record is about */
+};
+/*
+ * Append a record. *id_out (optional) gets its id. Returns SH_OK; SH_E_INVALID for an empty
+ * device id or a status code outside the list; SH_E_IO.
+ */
+sh_rc store_c2d_feedback_insert(struct sh_store *st, const struct sh_c2d_feedback_row *row,
+				int64_t *id_out);
+/* A filtered, paged read: fields as in struct sh_conn_event_query (from/to on enqueued_us). */
+struct sh_c2d_feedback_query {
+	const char *device_id;
+	int64_t from_us, to_us;
+	int64_t after_id;
+	int64_t limit;
+};
+/* The records matching q in id order; a non-SH_OK callback result stops the walk and is returned. */
+sh_rc store_c2d_feedback_query(struct sh_store *st, const struct sh_c2d_feedback_query *q,
+			       sh_rc (*fn)(void *arg, const struct sh_c2d_feedback_row *row),
+			       void *arg);
+/*
+ * The device's active messages that store_c2d_expire(now_us) would dead-letter, in seq order
+ * (message_id "" when none; strings borrowed for the callback). The callback may write other
+ * tables; a non-SH_OK result stops the walk and is returned.
+ */
+sh_rc store_c2d_each_expiring(struct sh_store *st, const char *device_id, int64_t now_us,
+			      sh_rc (*fn)(void *arg, int64_t seq, const char *message_id,
+					  const char *ack, int delivery_count),
+			      void *arg);
+
+/* --- reset (POST /simhub/v1/reset) ------------------------------------------------------------ */
+/* Rows removed by store_reset, per table (security_messages counts security events too). */
+struct sh_store_reset_counts {
+	int64_t devices, modules, twins, d2c_messages, c2d_messages, c2d_feedback;
+	int64_t connection_events, method_calls, security_messages;
+};
+/*
+ * Empty the hub's data: identities, twins, device-to-cloud and security messages, the c2d queue
+ * and its feedback, connection events and method records. Settings, policies, X.509 CAs and the
+ * journal stay. *counts (optional) gets what went. Returns SH_OK or SH_E_IO (store_errmsg).
+ */
+sh_rc store_reset(struct sh_store *st, struct sh_store_reset_counts *counts);
+
 /* The SQLite library's version text ("3.40.1"), static. */
 const char *store_sqlite_version(void);
 

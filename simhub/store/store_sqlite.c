@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,6 +126,9 @@ enum stmt_id {
 	S_CA_PUT,
 	S_CA_DELETE,
 	S_CA_EACH,
+	S_FEEDBACK_INSERT,
+	S_FEEDBACK_QUERY,
+	S_C2D_EXPIRING,
 	S_COUNT
 };
 
@@ -235,6 +239,16 @@ static const char *const stmt_sql[S_COUNT] = {
 		     "ON CONFLICT (name) DO UPDATE SET pem = excluded.pem, added_us = excluded.added_us",
 	[S_CA_DELETE] = "DELETE FROM x509_cas WHERE name = ?1",
 	[S_CA_EACH] = "SELECT name, pem, added_us FROM x509_cas ORDER BY name",
+	[S_FEEDBACK_INSERT] = "INSERT INTO c2d_feedback (device_id, original_message_id, "
+			      "device_generation_id, enqueued_us, status_code, description, c2d_seq) "
+			      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[S_FEEDBACK_QUERY] = "SELECT id, device_id, original_message_id, device_generation_id, "
+			     "enqueued_us, status_code, description, c2d_seq FROM c2d_feedback "
+			     "WHERE id > ?1 AND (?2 IS NULL OR device_id = ?2) AND enqueued_us >= ?3 "
+			     "AND enqueued_us < ?4 ORDER BY id LIMIT ?5",
+	[S_C2D_EXPIRING] = "SELECT seq, coalesce(message_id, ''), ack, delivery_count FROM "
+			   "c2d_messages WHERE device_id = ?1 AND state IN ('enqueued', 'invisible') "
+			   "AND expiry_us > 0 AND expiry_us <= ?2 ORDER BY seq",
 };
 
 struct sh_store {
@@ -1889,4 +1903,145 @@ sh_rc store_x509_ca_each(struct sh_store *st,
 	if (rc != SH_OK)
 		return rc;
 	return walk(st, s, "store_x509_ca_each", ca_row, &w);
+}
+
+/* --- C2D feedback (migration 5) ------------------------------------------------------------------ */
+
+sh_rc store_c2d_feedback_insert(struct sh_store *st, const struct sh_c2d_feedback_row *row,
+				int64_t *id_out)
+{
+	sqlite3_stmt *s = st->stmt[S_FEEDBACK_INSERT];
+	sh_rc rc = write_guard(st);
+
+	if (rc != SH_OK)
+		return rc;
+	if (empty(row->device_id) || empty(row->status_code)) {
+		set_err(st, "store_c2d_feedback_insert: empty device id or status code");
+		return SH_E_INVALID;
+	}
+	bind_text(s, 1, row->device_id);
+	bind_text(s, 2, nz(row->original_message_id));
+	bind_text(s, 3, nz(row->device_generation_id));
+	sqlite3_bind_int64(s, 4, row->enqueued_us);
+	bind_text(s, 5, row->status_code);
+	bind_text(s, 6, nz(row->description));
+	sqlite3_bind_int64(s, 7, row->c2d_seq);
+	rc = run(st, S_FEEDBACK_INSERT, "store_c2d_feedback_insert");
+	if (rc == SH_OK && id_out != NULL)
+		*id_out = sqlite3_last_insert_rowid(st->db);
+	return rc;
+}
+
+struct feedback_walk {
+	sh_rc (*fn)(void *arg, const struct sh_c2d_feedback_row *row);
+	void *arg;
+};
+
+static sh_rc feedback_row(struct sh_store *st, sqlite3_stmt *s, void *ctx)
+{
+	struct feedback_walk *w = ctx;
+	struct sh_c2d_feedback_row row;
+
+	(void)st;
+	row.id = sqlite3_column_int64(s, 0);
+	row.device_id = nz(col_text_or_null(s, 1));
+	row.original_message_id = nz(col_text_or_null(s, 2));
+	row.device_generation_id = nz(col_text_or_null(s, 3));
+	row.enqueued_us = sqlite3_column_int64(s, 4);
+	row.status_code = nz(col_text_or_null(s, 5));
+	row.description = nz(col_text_or_null(s, 6));
+	row.c2d_seq = sqlite3_column_int64(s, 7);
+	return w->fn(w->arg, &row);
+}
+
+sh_rc store_c2d_feedback_query(struct sh_store *st, const struct sh_c2d_feedback_query *q,
+			       sh_rc (*fn)(void *arg, const struct sh_c2d_feedback_row *row),
+			       void *arg)
+{
+	struct feedback_walk w = { fn, arg };
+	sqlite3_stmt *s = st->stmt[S_FEEDBACK_QUERY];
+	sh_rc rc = not_busy(st, s, "store_c2d_feedback_query");
+
+	if (rc != SH_OK)
+		return rc;
+	sqlite3_bind_int64(s, 1, q->after_id);
+	bind_text(s, 2, q->device_id);
+	sqlite3_bind_int64(s, 3, q->from_us);
+	sqlite3_bind_int64(s, 4, q->to_us);
+	sqlite3_bind_int64(s, 5, q->limit > 0 ? q->limit : -1);
+	return walk(st, s, "store_c2d_feedback_query", feedback_row, &w);
+}
+
+struct expiring_walk {
+	sh_rc (*fn)(void *arg, int64_t seq, const char *message_id, const char *ack,
+		    int delivery_count);
+	void *arg;
+};
+
+static sh_rc expiring_row(struct sh_store *st, sqlite3_stmt *s, void *ctx)
+{
+	struct expiring_walk *w = ctx;
+
+	(void)st;
+	return w->fn(w->arg, sqlite3_column_int64(s, 0), nz(col_text_or_null(s, 1)),
+		     nz(col_text_or_null(s, 2)), sqlite3_column_int(s, 3));
+}
+
+sh_rc store_c2d_each_expiring(struct sh_store *st, const char *device_id, int64_t now_us,
+			      sh_rc (*fn)(void *arg, int64_t seq, const char *message_id,
+					  const char *ack, int delivery_count),
+			      void *arg)
+{
+	struct expiring_walk w = { fn, arg };
+	sqlite3_stmt *s = st->stmt[S_C2D_EXPIRING];
+	sh_rc rc = not_busy(st, s, "store_c2d_each_expiring");
+
+	if (rc != SH_OK)
+		return rc;
+	bind_text(s, 1, device_id);
+	sqlite3_bind_int64(s, 2, now_us);
+	return walk(st, s, "store_c2d_each_expiring", expiring_row, &w);
+}
+
+/* --- reset ----------------------------------------------------------------------------------------- */
+
+/*
+ * The tables store_reset empties, in an order that satisfies the foreign keys. Modules are
+ * counted before devices take them along (ON DELETE CASCADE), twins go with their identities.
+ * Settings, policies, X.509 CAs and the --record journal stay.
+ */
+static const struct {
+	const char *sql;
+	size_t offset;           /* of the counter in struct sh_store_reset_counts */
+} reset_steps[] = {
+	{"DELETE FROM c2d_feedback", offsetof(struct sh_store_reset_counts, c2d_feedback)},
+	{"DELETE FROM c2d_messages", offsetof(struct sh_store_reset_counts, c2d_messages)},
+	{"DELETE FROM twins", offsetof(struct sh_store_reset_counts, twins)},
+	{"DELETE FROM modules", offsetof(struct sh_store_reset_counts, modules)},
+	{"DELETE FROM devices", offsetof(struct sh_store_reset_counts, devices)},
+	{"DELETE FROM d2c_messages", offsetof(struct sh_store_reset_counts, d2c_messages)},
+	{"DELETE FROM connection_events", offsetof(struct sh_store_reset_counts, connection_events)},
+	{"DELETE FROM method_calls", offsetof(struct sh_store_reset_counts, method_calls)},
+	{"DELETE FROM security_messages", offsetof(struct sh_store_reset_counts, security_messages)},
+	{"DELETE FROM security_events", offsetof(struct sh_store_reset_counts, security_messages)},
+};
+
+sh_rc store_reset(struct sh_store *st, struct sh_store_reset_counts *counts)
+{
+	struct sh_store_reset_counts local;
+	sh_rc rc = write_guard(st);
+
+	if (rc != SH_OK)
+		return rc;
+	memset(&local, 0, sizeof local);
+	for (size_t i = 0; i < sizeof reset_steps / sizeof reset_steps[0]; i++) {
+		int src = sqlite3_exec(st->db, reset_steps[i].sql, NULL, NULL, NULL);
+		if (src != SQLITE_OK)
+			return db_fail(st, sqlite3_extended_errcode(st->db), "store_reset");
+		int64_t *n = (int64_t *)(void *)((char *)&local + reset_steps[i].offset);
+		*n += sqlite3_changes(st->db);
+	}
+	if (counts)
+		*counts = local;
+	return SH_OK;
 }

@@ -40,6 +40,11 @@ bool rest_parse_identity(const cJSON *b, const struct rest_target *t, struct sh_
 {
 	bool legacy = t->legacy_errors;
 	memset(req, 0, sizeof *req);
+	if (!cJSON_IsObject(b)) {
+		rest_error_code(resp, IOTHUB_ARGUMENT_INVALID, legacy,
+				"the body must be a JSON object describing the identity");
+		return false;
+	}
 	strcpy(req->device_id, t->device_id);
 	strcpy(req->module_id, t->module_id);
 	const char *bid = jstr(b, "deviceId"), *bmid = jstr(b, "moduleId");

@@ -196,5 +196,40 @@ call POST /devices '[{"id":"bk1","importMode":"deleteIfMatchETag","etag":"'"$bk"
 expect_status 200 "bulk delete with a stale lower-case etag"
 [ "$(jq -c '[.isSuccessful, .errors[0].errorCode]' "$tmp/body")" = '[false,412001]' ] || fail "stale bulk etag: $(cat "$tmp/body")"; ok
 
+# --- error paths: expired token, unknown identities, bad JSON, oversize bodies ---------------------------
+# An iothubowner token that expired a minute ago, signed like the SDKs sign (HMAC-SHA256 of sr\nse).
+okey=$(sqlite3 "$db" "SELECT primary_key FROM access_policies WHERE name = 'iothubowner'")
+sr=$(jq -rn --arg h "$(jq -r .host "$tmp/ready.json")" '$h|@uri')
+se=$(( $(date +%s) - 60 ))
+sig=$(printf '%s\n%s' "$sr" "$se" |
+	openssl dgst -sha256 -mac HMAC -macopt "hexkey:$(printf %s "$okey" | base64 -d | od -An -v -tx1 | tr -d ' \n')" -binary |
+	base64 | jq -Rr @uri)
+auth="SharedAccessSignature sr=$sr&sig=$sig&se=$se&skn=iothubowner" call GET /devices/dev1 ""
+expect_status 401 "expired token"
+[ "$(errcode)" = 401003 ] || fail "expired token body: $(cat "$tmp/body")"; ok
+# The same token, still valid: proves the refusal above was the expiry, not the signing.
+se2=$(( $(date +%s) + 600 ))
+sig2=$(printf '%s\n%s' "$sr" "$se2" |
+	openssl dgst -sha256 -mac HMAC -macopt "hexkey:$(printf %s "$okey" | base64 -d | od -An -v -tx1 | tr -d ' \n')" -binary |
+	base64 | jq -Rr @uri)
+auth="SharedAccessSignature sr=$sr&sig=$sig2&se=$se2&skn=iothubowner" call GET /devices/dev1 ""
+expect_status 200 "the same token signed for the future"
+call GET /devices/ghost ""; expect_status 404 "get an unknown device"
+[ "$(errcode)" = 404001 ] || fail "404001: $(cat "$tmp/body")"; ok
+call GET /twins/ghost ""; expect_status 404 "twin of an unknown device"
+[ "$(errcode)" = 404001 ] || fail "twin 404001: $(cat "$tmp/body")"; ok
+call GET /devices/dev1/modules/ghost ""; expect_status 404 "get an unknown module"
+[ "$(errcode)" = 404010 ] || fail "404010: $(cat "$tmp/body")"; ok
+call PATCH /twins/ghost '{"tags":{"a":1}}'; expect_status 404 "patch the twin of an unknown device"
+call POST /twins/ghost/methods '{"methodName":"m","responseTimeoutInSeconds":5}'
+expect_status 404 "method on an unknown device"
+call PUT /devices/badjson '{"deviceId":'; expect_status 400 "PUT a truncated device body"
+[ "$(errcode)" = 400004 ] || fail "bad JSON errorCode: $(cat "$tmp/body")"; ok
+call PUT /devices/badjson '[1,2]'; expect_status 400 "PUT a device body that is not an object"
+call PUT /twins/dev1 '"just a string"'; expect_status 400 "PUT a twin that is not an object"
+head -c 1100000 /dev/zero | tr '\0' 'a' >"$tmp/huge"
+call PUT /devices/huge "@$tmp/huge"; expect_status 413 "a body over 1 MiB"
+call GET /devices/dev1 ""; expect_status 200 "the hub still answers after the oversize body"
+
 kill -TERM "$pid"; wait "$pid" || fail "serve did not stop cleanly"; pid=
 echo "test_rest_service: $checks checks passed"

@@ -587,7 +587,7 @@ static int in_list(const char *list, const char *type)
 	return 0;
 }
 
-static int on_event(void *arg, const struct hubclient_sse_event *ev)
+static int on_event(void *arg, const struct sse_event *ev)
 {
 	struct watch_state *ws = arg;
 	cJSON *j = cJSON_ParseWithLength(ev->data, ev->data_len);

@@ -20,7 +20,6 @@
 
 #define API_VERSION "2021-04-12"
 #define BODY_MAX (64u * 1024 * 1024)
-#define SSE_DATA_MAX (1024u * 1024)
 
 struct hubclient {
 	char *url;
@@ -169,8 +168,8 @@ struct exchange {
 	int done, established, completed, failed_tls, conn_error, too_big;
 	char errmsg[256];
 	/* stream mode */
-	struct hubclient_sse *sse;
-	hubclient_sse_fn fn;
+	struct sse_parser *sse;
+	sse_event_fn fn;
 	void *arg;
 	int fn_rc;
 };
@@ -205,7 +204,7 @@ static int take_bytes(struct exchange *ex, const char *in, size_t len)
 {
 	struct hubclient_response *r = ex->resp;
 	if (ex->sse && r->status == 200) {
-		int rc = hubclient_sse_feed(ex->sse, in, len, ex->fn, ex->arg);
+		int rc = sse_feed(ex->sse, in, len, ex->fn, ex->arg);
 		if (rc) {
 			ex->fn_rc = rc;
 			ex->done = 1;
@@ -485,13 +484,13 @@ sh_rc hubclient_request(struct hubclient *hc, const char *method, const char *pa
 	return rc;
 }
 
-sh_rc hubclient_stream(struct hubclient *hc, const char *path, hubclient_sse_fn fn, void *arg,
+sh_rc hubclient_stream(struct hubclient *hc, const char *path, sse_event_fn fn, void *arg,
 		       volatile sig_atomic_t *stop, char *err, size_t errcap)
 {
 	struct hubclient_response resp;
 	memset(&resp, 0, sizeof resp);
-	struct hubclient_sse sse;
-	if (hubclient_sse_init(&sse) != SH_OK)
+	struct sse_parser sse;
+	if (sse_init(&sse) != SH_OK)
 		return SH_E_NOMEM;
 	struct exchange ex;
 	memset(&ex, 0, sizeof ex);
@@ -511,7 +510,7 @@ sh_rc hubclient_stream(struct hubclient *hc, const char *path, hubclient_sse_fn 
 		}
 	}
 	hubclient_response_free(&resp);
-	hubclient_sse_free(&sse);
+	sse_free(&sse);
 	return rc;
 }
 
@@ -564,136 +563,4 @@ void hubclient_error_text(const struct hubclient_response *resp, char *out, size
 	if (resp->body)
 		snprintf(first, sizeof first, "%.*s", (int)strcspn(resp->body, "\r\n"), resp->body);
 	snprintf(out, cap, "HTTP %d%s%s", resp->status, first[0] ? ": " : "", first);
-}
-
-/* --- SSE parser ---------------------------------------------------------------------------------- */
-
-sh_rc hubclient_sse_init(struct hubclient_sse *p)
-{
-	memset(p, 0, sizeof *p);
-	p->line = malloc(HUBCLIENT_SSE_LINE_MAX);
-	if (!p->line)
-		return SH_E_NOMEM;
-	return SH_OK;
-}
-
-void hubclient_sse_free(struct hubclient_sse *p)
-{
-	free(p->line);
-	free(p->data);
-	memset(p, 0, sizeof *p);
-}
-
-static void sse_reset_event(struct hubclient_sse *p)
-{
-	p->id[0] = '\0';
-	p->type[0] = '\0';
-	p->data_len = 0;
-	p->has_data = 0;
-}
-
-/* Append one data line (with the joining '\n' before all but the first). -1 on no memory. */
-static int sse_add_data(struct hubclient_sse *p, const char *v, size_t n)
-{
-	if (p->has_data == -1)
-		return 0;
-	size_t need = p->data_len + n + 2;
-	if (need > SSE_DATA_MAX) {
-		p->has_data = -1; /* too big: dropped at dispatch */
-		return 0;
-	}
-	if (need > p->data_cap) {
-		size_t ncap = p->data_cap ? p->data_cap : 256;
-		while (ncap < need)
-			ncap *= 2;
-		char *nd = realloc(p->data, ncap);
-		if (!nd)
-			return -1;
-		p->data = nd;
-		p->data_cap = ncap;
-	}
-	if (p->has_data == 1)
-		p->data[p->data_len++] = '\n';
-	memcpy(p->data + p->data_len, v, n);
-	p->data_len += n;
-	p->data[p->data_len] = '\0';
-	p->has_data = 1;
-	return 0;
-}
-
-/*
- * One complete line (without its end). A blank line dispatches the pending event when it has
- * data; "field: value" lines (one optional space after the colon) set id, event or data;
- * a line starting with ':' is a comment. Returns fn's value, or -1 on no memory.
- */
-static int sse_line(struct hubclient_sse *p, hubclient_sse_fn fn, void *arg)
-{
-	const char *l = p->line;
-	size_t n = p->line_len;
-	if (n == 0) {
-		int rc = 0;
-		if (p->has_data == 1) {
-			struct hubclient_sse_event ev = {p->id, p->type[0] ? p->type : "message", p->data,
-							 p->data_len};
-			rc = fn(arg, &ev);
-		}
-		sse_reset_event(p);
-		return rc;
-	}
-	if (l[0] == ':')
-		return 0;
-	const char *colon = memchr(l, ':', n);
-	size_t flen = colon ? (size_t)(colon - l) : n;
-	const char *v = colon ? colon + 1 : l + n;
-	size_t vlen = n - (size_t)(v - l);
-	if (vlen && *v == ' ') {
-		v++;
-		vlen--;
-	}
-	if (flen == 4 && memcmp(l, "data", 4) == 0)
-		return sse_add_data(p, v, vlen);
-	if (flen == 5 && memcmp(l, "event", 5) == 0) {
-		size_t k = vlen < sizeof p->type ? vlen : sizeof p->type - 1;
-		memcpy(p->type, v, k);
-		p->type[k] = '\0';
-	} else if (flen == 2 && memcmp(l, "id", 2) == 0 && !memchr(v, '\0', vlen)) {
-		size_t k = vlen < sizeof p->id ? vlen : sizeof p->id - 1;
-		memcpy(p->id, v, k);
-		p->id[k] = '\0';
-	}
-	return 0;
-}
-
-int hubclient_sse_feed(struct hubclient_sse *p, const char *buf, size_t len, hubclient_sse_fn fn,
-		       void *arg)
-{
-	for (size_t i = 0; i < len; i++) {
-		char c = buf[i];
-		if (p->last_cr) {
-			p->last_cr = 0;
-			if (c == '\n')
-				continue;
-		}
-		if (c == '\r' || c == '\n') {
-			p->last_cr = c == '\r';
-			int rc = 0;
-			if (!p->overflow) {
-				p->line[p->line_len] = '\0';
-				rc = sse_line(p, fn, arg);
-			}
-			p->overflow = 0;
-			p->line_len = 0;
-			if (rc)
-				return rc;
-			continue;
-		}
-		if (p->overflow)
-			continue;
-		if (p->line_len + 1 >= HUBCLIENT_SSE_LINE_MAX) {
-			p->overflow = 1;
-			continue;
-		}
-		p->line[p->line_len++] = c;
-	}
-	return 0;
 }

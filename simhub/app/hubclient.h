@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "core/result.h"
+#include "core/sse.h"
 
 #define HUBCLIENT_HOST_MAX 256
 #define HUBCLIENT_ERR_MAX 512
@@ -97,44 +98,8 @@ void hubclient_error_text(const struct hubclient_response *resp, char *out, size
 
 /* --- Server-Sent Events ------------------------------------------------------------------------ */
 
-/* One event: fields point into the parser and are valid during the callback only. */
-struct hubclient_sse_event {
-	const char *id;               /* "" when the event had no id line */
-	const char *type;             /* "message" when the event had no event line */
-	const char *data;             /* data lines joined with '\n' */
-	size_t data_len;
-};
+/* The stream is parsed by core/sse (struct sse_event, sse_event_fn). */
 
-/* Return 0 to go on, non-zero to stop the stream (the value comes back from the feed). */
-typedef int (*hubclient_sse_fn)(void *arg, const struct hubclient_sse_event *ev);
-
-#define HUBCLIENT_SSE_LINE_MAX 65536
-
-/* An incremental SSE parser (the text/event-stream grammar: lines end in LF, CRLF or CR). */
-struct hubclient_sse {
-	char *line;                   /* current line, HUBCLIENT_SSE_LINE_MAX bytes */
-	size_t line_len;
-	int last_cr;                  /* the previous byte was CR: swallow one LF */
-	int overflow;                 /* the current line is over the limit: skip it */
-	char id[256], type[64];
-	char *data;                   /* accumulated data of the pending event */
-	size_t data_len, data_cap;
-	int has_data;
-};
-
-/* Initialise *p. Returns SH_OK or SH_E_NOMEM. Free with hubclient_sse_free. */
-sh_rc hubclient_sse_init(struct hubclient_sse *p);
-void hubclient_sse_free(struct hubclient_sse *p);
-
-/*
- * Feed len bytes (any split). Calls fn once per complete event (a blank line after at least
- * one data line); comment lines (":") are skipped; fields other than id, event and data are
- * ignored; a line over HUBCLIENT_SSE_LINE_MAX bytes is dropped whole; events whose data grows
- * over 1 MiB are dropped. Returns 0, or the first non-zero value fn returned (parsing stops
- * there), or -1 on no memory.
- */
-int hubclient_sse_feed(struct hubclient_sse *p, const char *buf, size_t len, hubclient_sse_fn fn,
-		       void *arg);
 
 /*
  * GET `path` as an event stream and call fn per event until fn returns non-zero, *stop becomes
@@ -143,7 +108,7 @@ int hubclient_sse_feed(struct hubclient_sse *p, const char *buf, size_t len, hub
  * SH_E_INVALID when the answer is not 200 (err holds the error line); SH_E_MALFORMED when the hub
  * ended the stream.
  */
-sh_rc hubclient_stream(struct hubclient *hc, const char *path, hubclient_sse_fn fn, void *arg,
+sh_rc hubclient_stream(struct hubclient *hc, const char *path, sse_event_fn fn, void *arg,
 		       volatile sig_atomic_t *stop, char *err, size_t errcap);
 
 #endif

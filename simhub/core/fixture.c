@@ -19,11 +19,12 @@
 
 #include "core/base64.h"
 #include "core/fixture.h"
+#include "core/jsondoc.h"
+#include "core/utf8.h"
 
 #define ERR_PATH_CAP sizeof(((struct fixture_error *)0)->path)
 #define MAX_IDENTITIES 100000u      /* sanity bound: each entry is about 1.2 KB in memory */
 #define MAX_POLICIES 1000u
-#define KEY_NAME_IN_PATH_MAX 48     /* unknown keys are shown truncated in paths */
 
 /* Parser state: the fixture being built and where errors go. */
 struct parser {
@@ -55,68 +56,6 @@ static sh_rc fail(struct parser *p, const char *path, sh_rc rc, const char *fmt,
 	return rc;
 }
 
-static void path_index(char *out, size_t cap, const char *parent, size_t i)
-{
-	snprintf(out, cap, "%s[%zu]", parent, i);
-}
-
-static bool ident_start(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-}
-
-static bool ident_char(unsigned char c)
-{
-	return ident_start(c) || (c >= '0' && c <= '9');
-}
-
-/*
- * Append a member name to a path: `.name` for identifier-like names, otherwise `["name"]`
- * with quotes, backslashes, control and non-ASCII bytes shown as '?' and long names cut at
- * KEY_NAME_IN_PATH_MAX with "...". Names come from untrusted input, so the output is always
- * bounded and printable.
- */
-static void path_member(char *out, size_t cap, const char *parent, const char *name)
-{
-	size_t n = strlen(name);
-	bool plain = n > 0 && n <= KEY_NAME_IN_PATH_MAX && ident_start((unsigned char)name[0]);
-	for (size_t i = 0; plain && i < n; i++)
-		plain = ident_char((unsigned char)name[i]);
-	if (plain) {
-		snprintf(out, cap, "%s.%s", parent, name);
-		return;
-	}
-	char shown[KEY_NAME_IN_PATH_MAX + 4];
-	size_t k = 0;
-	for (size_t i = 0; i < n && i < KEY_NAME_IN_PATH_MAX; i++) {
-		unsigned char c = (unsigned char)name[i];
-		shown[k++] = (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') ? '?' : (char)c;
-	}
-	if (n > KEY_NAME_IN_PATH_MAX) {
-		memcpy(shown + k, "...", 3);
-		k += 3;
-	}
-	shown[k] = '\0';
-	snprintf(out, cap, "%s[\"%s\"]", parent, shown);
-}
-
-static const char *type_name(const cJSON *v)
-{
-	if (cJSON_IsObject(v))
-		return "an object";
-	if (cJSON_IsArray(v))
-		return "an array";
-	if (cJSON_IsString(v))
-		return "a string";
-	if (cJSON_IsNumber(v))
-		return "a number";
-	if (cJSON_IsBool(v))
-		return "a boolean";
-	if (cJSON_IsNull(v))
-		return "null";
-	return "an invalid value";
-}
-
 /* --- generic checks --------------------------------------------------------------------------- */
 
 /*
@@ -131,7 +70,7 @@ static sh_rc check_members(struct parser *p, const cJSON *obj, const char *path,
 	cJSON_ArrayForEach(m, obj) {
 		const char *name = m->string ? m->string : "";
 		char mpath[ERR_PATH_CAP];
-		path_member(mpath, sizeof mpath, path, name);
+		jsondoc_path_member(mpath, sizeof mpath, path, name, false);
 		bool known = false;
 		for (size_t i = 0; allowed[i]; i++) {
 			if (strcmp(allowed[i], name) == 0) {
@@ -165,7 +104,7 @@ static sh_rc want_type(struct parser *p, const cJSON *v, const char *path, int t
 {
 	if ((v->type & 0xFF) == type)
 		return SH_OK;
-	return fail(p, path, SH_E_INVALID, "must be %s, not %s", what, type_name(v));
+	return fail(p, path, SH_E_INVALID, "must be %s, not %s", what, jsondoc_type_name(v));
 }
 
 /*
@@ -174,41 +113,14 @@ static sh_rc want_type(struct parser *p, const cJSON *v, const char *path, int t
  */
 static bool text_ok(const char *s, size_t len)
 {
-	const unsigned char *u = (const unsigned char *)s;
+	const uint8_t *u = (const uint8_t *)s;
 	size_t i = 0;
 	while (i < len) {
-		unsigned char c = u[i];
-		if (c < 0x80) {
-			if (c < 0x20 || c == 0x7f)
-				return false;
-			i++;
-			continue;
-		}
-		size_t n;
 		uint32_t cp;
-		if (c >= 0xc2 && c <= 0xdf) {
-			n = 1;
-			cp = c & 0x1fu;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			n = 2;
-			cp = c & 0x0fu;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			n = 3;
-			cp = c & 0x07u;
-		} else {
+		size_t n = utf8_decode(u + i, len - i, &cp);
+		if (n == 0 || cp < 0x20 || cp == 0x7f)
 			return false;
-		}
-		if (len - i <= n)
-			return false;
-		for (size_t k = 1; k <= n; k++) {
-			if ((u[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = cp << 6 | (u[i + k] & 0x3fu);
-		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		i += n + 1;
+		i += n;
 	}
 	return true;
 }
@@ -222,7 +134,7 @@ static sh_rc get_text(struct parser *p, const cJSON *obj, const char *key, const
 	if (!v || cJSON_IsNull(v))
 		return SH_OK;
 	char vpath[ERR_PATH_CAP];
-	path_member(vpath, sizeof vpath, path, key);
+	jsondoc_path_member(vpath, sizeof vpath, path, key, false);
 	sh_rc rc = want_type(p, v, vpath, cJSON_String, "a string or null");
 	if (rc != SH_OK)
 		return rc;
@@ -244,9 +156,9 @@ static sh_rc get_bool(struct parser *p, const cJSON *obj, const char *key, const
 	if (!v)
 		return SH_OK;
 	char vpath[ERR_PATH_CAP];
-	path_member(vpath, sizeof vpath, path, key);
+	jsondoc_path_member(vpath, sizeof vpath, path, key, false);
 	if (!cJSON_IsBool(v))
-		return fail(p, vpath, SH_E_INVALID, "must be true or false, not %s", type_name(v));
+		return fail(p, vpath, SH_E_INVALID, "must be true or false, not %s", jsondoc_type_name(v));
 	*out = cJSON_IsTrue(v);
 	if (has)
 		*has = true;
@@ -266,7 +178,7 @@ static sh_rc get_id(struct parser *p, const cJSON *obj, const char *key, const c
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
 	char vpath[ERR_PATH_CAP];
-	path_member(vpath, sizeof vpath, path, key);
+	jsondoc_path_member(vpath, sizeof vpath, path, key, false);
 	if (!v)
 		return fail(p, vpath, SH_E_INVALID, "is required");
 	sh_rc rc = want_type(p, v, vpath, cJSON_String, "a string");
@@ -303,7 +215,7 @@ static sh_rc get_key(struct parser *p, const cJSON *obj, const char *key, const 
 	if (!v)
 		return SH_OK;
 	char vpath[ERR_PATH_CAP];
-	path_member(vpath, sizeof vpath, path, key);
+	jsondoc_path_member(vpath, sizeof vpath, path, key, false);
 	sh_rc rc = want_type(p, v, vpath, cJSON_String, "a string");
 	if (rc != SH_OK)
 		return rc;
@@ -337,7 +249,7 @@ static sh_rc get_thumbprint(struct parser *p, const cJSON *obj, const char *key,
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
 	char vpath[ERR_PATH_CAP];
-	path_member(vpath, sizeof vpath, path, key);
+	jsondoc_path_member(vpath, sizeof vpath, path, key, false);
 	out[0] = '\0';
 	if (!v) {
 		if (required)
@@ -374,7 +286,8 @@ static bool policy_name_ok(const char *s, size_t n)
 		return false;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
-		if (!ident_char(c) && c != '-' && c != '.')
+		bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+		if (!alnum && c != '_' && c != '-' && c != '.')
 			return false;
 	}
 	return true;
@@ -464,7 +377,7 @@ static sh_rc parse_settings(struct parser *p, const cJSON *v, const char *path)
 	const cJSON *h = cJSON_GetObjectItemCaseSensitive(v, "hostname");
 	if (h) {
 		char hpath[ERR_PATH_CAP];
-		path_member(hpath, sizeof hpath, path, "hostname");
+		jsondoc_path_member(hpath, sizeof hpath, path, "hostname", false);
 		rc = want_type(p, h, hpath, cJSON_String, "a string");
 		if (rc != SH_OK)
 			return rc;
@@ -480,7 +393,7 @@ static sh_rc parse_settings(struct parser *p, const cJSON *v, const char *path)
 	const cJSON *sec = cJSON_GetObjectItemCaseSensitive(v, "security");
 	if (sec) {
 		char spath[ERR_PATH_CAP];
-		path_member(spath, sizeof spath, path, "security");
+		jsondoc_path_member(spath, sizeof spath, path, "security", false);
 		rc = want_type(p, sec, spath, cJSON_Object, "an object");
 		if (rc == SH_OK)
 			rc = check_members(p, sec, spath, sec_allowed);
@@ -509,7 +422,7 @@ static sh_rc parse_rights(struct parser *p, const cJSON *obj, const char *path, 
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "rights");
 	char rpath[ERR_PATH_CAP];
-	path_member(rpath, sizeof rpath, path, "rights");
+	jsondoc_path_member(rpath, sizeof rpath, path, "rights", false);
 	if (!v)
 		return fail(p, rpath, SH_E_INVALID, "is required");
 	sh_rc rc = want_type(p, v, rpath, cJSON_Array, "an array of right names");
@@ -522,7 +435,7 @@ static sh_rc parse_rights(struct parser *p, const cJSON *obj, const char *path, 
 	const cJSON *r;
 	cJSON_ArrayForEach(r, v) {
 		char ipath[ERR_PATH_CAP];
-		path_index(ipath, sizeof ipath, rpath, i++);
+		jsondoc_path_index(ipath, sizeof ipath, rpath, i++);
 		unsigned bit = cJSON_IsString(r) ? right_bit(r->valuestring) : 0;
 		if (!bit)
 			return fail(p, ipath, SH_E_INVALID,
@@ -549,7 +462,7 @@ static sh_rc parse_policy(struct parser *p, const cJSON *v, const char *path,
 		return rc;
 	const cJSON *name = cJSON_GetObjectItemCaseSensitive(v, "name");
 	char npath[ERR_PATH_CAP];
-	path_member(npath, sizeof npath, path, "name");
+	jsondoc_path_member(npath, sizeof npath, path, "name", false);
 	if (!name)
 		return fail(p, npath, SH_E_INVALID, "is required");
 	rc = want_type(p, name, npath, cJSON_String, "a string");
@@ -585,7 +498,7 @@ static sh_rc parse_policies(struct parser *p, const cJSON *v, const char *path)
 	const cJSON *item;
 	cJSON_ArrayForEach(item, v) {
 		struct fixture_policy *pol = &p->fx->policies[p->fx->policy_count];
-		path_index(pol->path, sizeof pol->path, path, p->fx->policy_count);
+		jsondoc_path_index(pol->path, sizeof pol->path, path, p->fx->policy_count);
 		rc = parse_policy(p, item, pol->path, pol);
 		if (rc != SH_OK)
 			return rc;
@@ -601,7 +514,7 @@ static sh_rc parse_policies(struct parser *p, const cJSON *v, const char *path)
 	if (find_duplicate(refs, n, &a, &b)) {
 		free(refs);
 		char bpath[ERR_PATH_CAP];
-		path_member(bpath, sizeof bpath, p->fx->policies[b].path, "name");
+		jsondoc_path_member(bpath, sizeof bpath, p->fx->policies[b].path, "name", false);
 		return fail(p, bpath, SH_E_INVALID, "duplicate policy name \"%s\" (first at %s.name)",
 			    p->fx->policies[b].row.name, p->fx->policies[a].path);
 	}
@@ -625,7 +538,7 @@ static sh_rc parse_auth(struct parser *p, const cJSON *obj, const char *path,
 	if (!v)
 		return SH_OK;
 	char apath[ERR_PATH_CAP];
-	path_member(apath, sizeof apath, path, "authentication");
+	jsondoc_path_member(apath, sizeof apath, path, "authentication", false);
 	sh_rc rc = want_type(p, v, apath, cJSON_Object, "an object");
 	if (rc == SH_OK)
 		rc = check_members(p, v, apath, allowed);
@@ -635,7 +548,7 @@ static sh_rc parse_auth(struct parser *p, const cJSON *obj, const char *path,
 	const cJSON *t = cJSON_GetObjectItemCaseSensitive(v, "type");
 	if (t) {
 		char tpath[ERR_PATH_CAP];
-		path_member(tpath, sizeof tpath, apath, "type");
+		jsondoc_path_member(tpath, sizeof tpath, apath, "type", false);
 		const char *s = cJSON_IsString(t) ? t->valuestring : "";
 		if (strcmp(s, "sas") == 0)
 			row->auth_type = SH_AUTH_SAS;
@@ -655,12 +568,12 @@ static sh_rc parse_auth(struct parser *p, const cJSON *obj, const char *path,
 	for (size_t i = 0; i < 2; i++) {
 		char fpath[ERR_PATH_CAP];
 		if (row->auth_type != SH_AUTH_SAS && cJSON_GetObjectItemCaseSensitive(v, key_fields[i])) {
-			path_member(fpath, sizeof fpath, apath, key_fields[i]);
+			jsondoc_path_member(fpath, sizeof fpath, apath, key_fields[i], false);
 			return fail(p, fpath, SH_E_INVALID, "only allowed with type sas");
 		}
 		if (row->auth_type != SH_AUTH_SELF_SIGNED &&
 		    cJSON_GetObjectItemCaseSensitive(v, thumb_fields[i])) {
-			path_member(fpath, sizeof fpath, apath, thumb_fields[i]);
+			jsondoc_path_member(fpath, sizeof fpath, apath, thumb_fields[i], false);
 			return fail(p, fpath, SH_E_INVALID, "only allowed with type selfSigned");
 		}
 	}
@@ -688,7 +601,7 @@ static sh_rc parse_twin(struct parser *p, cJSON *obj, const char *path, struct f
 	if (!v)
 		return SH_OK;
 	char tpath[ERR_PATH_CAP];
-	path_member(tpath, sizeof tpath, path, "twin");
+	jsondoc_path_member(tpath, sizeof tpath, path, "twin", false);
 	sh_rc rc = want_type(p, v, tpath, cJSON_Object, "an object");
 	if (rc == SH_OK)
 		rc = check_members(p, v, tpath, allowed);
@@ -700,7 +613,7 @@ static sh_rc parse_twin(struct parser *p, cJSON *obj, const char *path, struct f
 		if (!sec)
 			continue;
 		char spath[ERR_PATH_CAP];
-		path_member(spath, sizeof spath, tpath, allowed[i]);
+		jsondoc_path_member(spath, sizeof spath, tpath, allowed[i], false);
 		rc = want_type(p, sec, spath, cJSON_Object, "an object");
 		if (rc != SH_OK)
 			return rc;
@@ -731,7 +644,7 @@ static sh_rc parse_module(struct parser *p, cJSON *v, size_t dev_index, size_t m
 {
 	static const char *const allowed[] = { "id", "managedBy", "authentication", "twin", NULL };
 	char path[FIXTURE_PATH_MAX];
-	path_index(path, sizeof path, mods_path, mod_index);
+	jsondoc_path_index(path, sizeof path, mods_path, mod_index);
 	sh_rc rc = want_type(p, v, path, cJSON_Object, "an object");
 	if (rc == SH_OK)
 		rc = check_members(p, v, path, allowed);
@@ -772,7 +685,7 @@ static sh_rc check_duplicate_modules(struct parser *p, size_t first_mod, size_t 
 		const struct fixture_identity *ma = &p->fx->identities[first_mod + a];
 		const struct fixture_identity *mb = &p->fx->identities[first_mod + b];
 		char bpath[ERR_PATH_CAP];
-		path_member(bpath, sizeof bpath, mb->path, "id");
+		jsondoc_path_member(bpath, sizeof bpath, mb->path, "id", false);
 		rc = fail(p, bpath, SH_E_INVALID, "duplicate module id \"%s\" (first at %s.id)",
 			  mb->row.module_id, ma->path);
 	}
@@ -786,7 +699,7 @@ static sh_rc parse_device(struct parser *p, cJSON *v, size_t index, const char *
 					       "capabilities", "twin", "modules", NULL };
 	static const char *const cap_allowed[] = { "iotEdge", NULL };
 	char path[FIXTURE_PATH_MAX];
-	path_index(path, sizeof path, devs_path, index);
+	jsondoc_path_index(path, sizeof path, devs_path, index);
 	sh_rc rc = want_type(p, v, path, cJSON_Object, "an object");
 	if (rc == SH_OK)
 		rc = check_members(p, v, path, allowed);
@@ -810,7 +723,7 @@ static sh_rc parse_device(struct parser *p, cJSON *v, size_t index, const char *
 	const cJSON *st = cJSON_GetObjectItemCaseSensitive(v, "status");
 	if (st) {
 		char spath[ERR_PATH_CAP];
-		path_member(spath, sizeof spath, path, "status");
+		jsondoc_path_member(spath, sizeof spath, path, "status", false);
 		const char *s = cJSON_IsString(st) ? st->valuestring : "";
 		if (strcmp(s, "enabled") == 0)
 			d->row.status = SH_STATUS_ENABLED;
@@ -828,7 +741,7 @@ static sh_rc parse_device(struct parser *p, cJSON *v, size_t index, const char *
 	const cJSON *caps = cJSON_GetObjectItemCaseSensitive(v, "capabilities");
 	if (caps) {
 		char cpath[ERR_PATH_CAP];
-		path_member(cpath, sizeof cpath, path, "capabilities");
+		jsondoc_path_member(cpath, sizeof cpath, path, "capabilities", false);
 		rc = want_type(p, caps, cpath, cJSON_Object, "an object");
 		if (rc == SH_OK)
 			rc = check_members(p, caps, cpath, cap_allowed);
@@ -846,7 +759,7 @@ static sh_rc parse_device(struct parser *p, cJSON *v, size_t index, const char *
 	if (!mods)
 		return SH_OK;
 	char mpath[FIXTURE_PATH_MAX];
-	path_member(mpath, sizeof mpath, path, "modules");
+	jsondoc_path_member(mpath, sizeof mpath, path, "modules", false);
 	rc = want_type(p, mods, mpath, cJSON_Array, "an array");
 	if (rc != SH_OK)
 		return rc;
@@ -855,7 +768,7 @@ static sh_rc parse_device(struct parser *p, cJSON *v, size_t index, const char *
 	cJSON_ArrayForEach(m, mods) {
 		if (p->fx->identity_count >= MAX_IDENTITIES) {
 			char ipath[ERR_PATH_CAP];
-			path_index(ipath, sizeof ipath, mpath, k);
+			jsondoc_path_index(ipath, sizeof ipath, mpath, k);
 			return fail(p, ipath, SH_E_TOOLARGE,
 				    "at most %u devices and modules per fixture", MAX_IDENTITIES);
 		}
@@ -895,7 +808,7 @@ static sh_rc parse_devices(struct parser *p, cJSON *v, const char *path)
 		const struct fixture_identity *da = &p->fx->identities[a];
 		const struct fixture_identity *db = &p->fx->identities[b];
 		char bpath[ERR_PATH_CAP];
-		path_member(bpath, sizeof bpath, db->path, "id");
+		jsondoc_path_member(bpath, sizeof bpath, db->path, "id", false);
 		return fail(p, bpath, SH_E_INVALID, "duplicate device id \"%s\" (first at %s.id)",
 			    db->row.device_id, da->path);
 	}
@@ -951,19 +864,8 @@ static sh_rc syntax_error(struct parser *p, const char *text, size_t len, size_t
 			  const char *reason)
 {
 	fail(p, "$", SH_E_MALFORMED, "%s", reason);
-	if (!p->err)
-		return SH_E_MALFORMED;
-	unsigned line = 1, col = 1;
-	for (size_t i = 0; i < at && i < len; i++) {
-		if (text[i] == '\n') {
-			line++;
-			col = 1;
-		} else if (col < UINT32_MAX) {
-			col++;
-		}
-	}
-	p->err->line = line;
-	p->err->column = col;
+	if (p->err)
+		jsondoc_position(text, len, at, &p->err->line, &p->err->column);
 	return SH_E_MALFORMED;
 }
 
@@ -979,44 +881,15 @@ sh_rc fixture_parse(const char *text, size_t len, struct fixture **out, struct f
 	if (len > FIXTURE_MAX_BYTES)
 		return fail(&p, "$", SH_E_TOOLARGE, "fixture text is larger than %u bytes",
 			    FIXTURE_MAX_BYTES);
-	/* A UTF-8 byte order mark is tolerated: some editors write one. */
-	size_t skip = 0;
-	if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
-		skip = 3;
-	size_t nul = skip;
-	while (nul < len && text[nul] != '\0')
-		nul++;
-	if (nul < len)
-		return syntax_error(&p, text, len, nul, "NUL byte in the text");
-	size_t ws = skip;
-	while (ws < len && (text[ws] == ' ' || text[ws] == '\t' || text[ws] == '\n' || text[ws] == '\r'))
-		ws++;
-	if (ws == len)
-		return syntax_error(&p, text, len, len, "empty document (expected a JSON object)");
-
-	/* cJSON gets its own NUL-terminated copy, so it can never read past our caller's bytes. */
-	char *copy = malloc(len - skip + 1);
-	if (!copy)
+	/* jsondoc_parse tolerates a UTF-8 byte order mark: some editors write one. */
+	cJSON *root = NULL;
+	size_t at = 0;
+	const char *why = NULL;
+	sh_rc prc = jsondoc_parse(text, len, &root, &at, &why);
+	if (prc == SH_E_NOMEM)
 		return fail(&p, "$", SH_E_NOMEM, "out of memory");
-	memcpy(copy, text + skip, len - skip);
-	copy[len - skip] = '\0';
-	const char *end = NULL;
-	cJSON *root = cJSON_ParseWithLengthOpts(copy, len - skip, &end, 0);
-	if (!root) {
-		size_t at = end && end >= copy ? (size_t)(end - copy) + skip : skip;
-		free(copy);
-		return syntax_error(&p, text, len, at, "not valid JSON");
-	}
-	size_t rest = end ? (size_t)(end - copy) : len - skip;
-	while (rest < len - skip && (copy[rest] == ' ' || copy[rest] == '\t' ||
-				      copy[rest] == '\n' || copy[rest] == '\r'))
-		rest++;
-	if (rest < len - skip) {
-		free(copy);
-		cJSON_Delete(root);
-		return syntax_error(&p, text, len, rest + skip, "text after the JSON document");
-	}
-	free(copy);
+	if (prc != SH_OK)
+		return syntax_error(&p, text, len, at, why);
 
 	p.fx = calloc(1, sizeof *p.fx);
 	if (!p.fx) {

@@ -13,9 +13,9 @@
 
 #include <cjson/cJSON.h>
 
+#include "core/jsondoc.h"
 #include "core/jsonmatch.h"
 
-#define NAME_IN_PATH_MAX 48
 #define SHOWN_VALUE_MAX 80          /* values quoted in reasons are cut after this many bytes */
 
 enum op {
@@ -34,49 +34,14 @@ static const struct {
 
 /* --- paths and messages ---------------------------------------------------------------------- */
 
-static bool ident_start(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == '$';
-}
-
-static bool ident_char(unsigned char c)
-{
-	return ident_start(c) || (c >= '0' && c <= '9');
-}
-
 void jsonmatch_path_member(char *out, size_t cap, const char *parent, const char *name)
 {
-	if (!out || cap == 0)
-		return;
-	if (!name)
-		name = "";
-	size_t n = strlen(name);
-	bool plain = n > 0 && n <= NAME_IN_PATH_MAX && ident_start((unsigned char)name[0]);
-	for (size_t i = 0; plain && i < n; i++)
-		plain = ident_char((unsigned char)name[i]);
-	if (plain) {
-		snprintf(out, cap, "%s.%s", parent, name);
-		return;
-	}
-	char shown[NAME_IN_PATH_MAX + 4];
-	size_t k = 0;
-	for (size_t i = 0; i < n && i < NAME_IN_PATH_MAX; i++) {
-		unsigned char c = (unsigned char)name[i];
-		shown[k++] = (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') ? '?' : (char)c;
-	}
-	if (n > NAME_IN_PATH_MAX) {
-		memcpy(shown + k, "...", 3);
-		k += 3;
-	}
-	shown[k] = '\0';
-	snprintf(out, cap, "%s[\"%s\"]", parent, shown);
+	jsondoc_path_member(out, cap, parent, name, true);
 }
 
 void jsonmatch_path_index(char *out, size_t cap, const char *parent, size_t i)
 {
-	if (!out || cap == 0)
-		return;
-	snprintf(out, cap, "%s[%zu]", parent, i);
+	jsondoc_path_index(out, cap, parent, i);
 }
 
 static void set_why(struct jsonmatch_why *why, const char *path, const char *fmt, ...)
@@ -115,21 +80,10 @@ static void show(const cJSON *v, char *buf, size_t cap)
 	cJSON_free(s);
 }
 
+/* The type of v for a reason; "nothing" for an absent value. */
 static const char *type_word(const cJSON *v)
 {
-	if (!v)
-		return "nothing";
-	if (cJSON_IsObject(v))
-		return "an object";
-	if (cJSON_IsArray(v))
-		return "an array";
-	if (cJSON_IsString(v))
-		return "a string";
-	if (cJSON_IsNumber(v))
-		return "a number";
-	if (cJSON_IsBool(v))
-		return "a boolean";
-	return "null";
+	return v ? jsondoc_type_name(v) : "nothing";
 }
 
 const char *jsonmatch_why_format(const struct jsonmatch_why *why, char *buf, size_t cap)

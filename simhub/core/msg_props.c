@@ -29,6 +29,7 @@
  * upper-case hex and the RFC 3986 unreserved set kept, null -> `key`, "" -> `key=`.
  */
 #include "core/msg_props.h"
+#include "core/utf8.h"
 
 #include <cjson/cJSON.h>
 #include <stdint.h>
@@ -133,46 +134,6 @@ static size_t decode_into(struct sh_span s, char *out)
 	return o;
 }
 
-/*
- * Strict UTF-8 check of n bytes (RFC 3629): no overlong forms, no surrogates, nothing above
- * U+10FFFF. NUL is refused too, because the text becomes a C string inside cJSON.
- */
-static bool utf8_ok(const char *p, size_t n)
-{
-	const uint8_t *s = (const uint8_t *)p;
-	size_t i = 0;
-	while (i < n) {
-		uint8_t c = s[i];
-		size_t more;
-		uint32_t cp, min;
-		if (c == 0)
-			return false;
-		if (c < 0x80) {
-			i++;
-			continue;
-		} else if (c >= 0xc2 && c <= 0xdf) {
-			more = 1, cp = c & 0x1fu, min = 0x80;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			more = 2, cp = c & 0x0fu, min = 0x800;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			more = 3, cp = c & 0x07u, min = 0x10000;
-		} else {
-			return false;
-		}
-		if (n - i <= more)
-			return false;
-		for (size_t k = 1; k <= more; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = cp << 6 | (s[i + k] & 0x3fu);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		i += more + 1;
-	}
-	return true;
-}
-
 sh_rc msg_props_next(struct sh_span bag, size_t *pos, struct msg_prop *out)
 {
 	memset(out, 0, sizeof *out);
@@ -273,7 +234,7 @@ const char *msg_props_http_header_at(size_t i)
 
 bool msg_props_text_ok(struct sh_span s)
 {
-	return s.len == 0 || utf8_ok((const char *)s.ptr, s.len);
+	return s.len == 0 || utf8_valid(s.ptr, s.len, UTF8_NUL_REFUSE);
 }
 
 /* The short name of a canonical system property name, or NULL. */
@@ -301,7 +262,7 @@ static sh_rc decode_dup(struct sh_span s, char **out)
 		return SH_E_NOMEM;
 	decode_into(s, p);
 	p[n] = '\0';
-	if (!utf8_ok(p, n)) {
+	if (!utf8_valid(p, n, UTF8_NUL_REFUSE)) {
 		cJSON_free(p);
 		return SH_E_MALFORMED;
 	}

@@ -14,6 +14,7 @@
 
 #include "core/isotime.h"
 #include "core/report.h"
+#include "core/utf8.h"
 
 /* Growable text; `ok` turns false after an allocation failure and stays false. */
 struct out {
@@ -61,41 +62,6 @@ static void putf(struct out *o, const char *fmt, ...)
 		put(o, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
 }
 
-/*
- * Length of the valid UTF-8 sequence at s[0..len) and its code point, or 0 when the bytes there
- * are not one (overlong forms, surrogates and values above U+10FFFF are invalid).
- */
-static size_t utf8_seq(const unsigned char *s, size_t len, unsigned *cp)
-{
-	unsigned c = s[0];
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	}
-	size_t n;
-	unsigned v, min;
-	if (c >= 0xc2 && c <= 0xdf) {
-		n = 2; v = c & 0x1f; min = 0x80;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		n = 3; v = c & 0x0f; min = 0x800;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		n = 4; v = c & 0x07; min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (len < n)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		v = (v << 6) | (s[i] & 0x3fu);
-	}
-	if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
-		return 0;
-	*cp = v;
-	return n;
-}
-
 static bool xml_char_ok(unsigned cp)
 {
 	return cp == 0x9 || cp == 0xa || cp == 0xd || (cp >= 0x20 && cp <= 0xd7ff) ||
@@ -112,8 +78,8 @@ static void put_clean(struct out *o, const char *s, size_t len, bool xml)
 	const unsigned char *u = (const unsigned char *)s;
 	size_t i = 0, run = 0;   /* run: start of bytes copied as they are */
 	while (i < len) {
-		unsigned cp = 0;
-		size_t n = utf8_seq(u + i, len - i, &cp);
+		uint32_t cp = 0;
+		size_t n = utf8_decode(u + i, len - i, &cp);
 		const char *rep = NULL;
 		if (n == 0 || !xml_char_ok(cp))
 			rep = "\xEF\xBF\xBD";

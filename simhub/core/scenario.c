@@ -23,6 +23,7 @@
 
 #include "core/base64.h"
 #include "core/fixture.h"
+#include "core/jsondoc.h"
 #include "core/jsonmatch.h"
 #include "core/scenario.h"
 
@@ -119,23 +120,6 @@ static sh_rc fail(struct parser *p, const cJSON *node, const char *path, sh_rc r
 	p->err->line = node ? line_of(p, node) : 0;
 	p->err->column = 0;
 	return rc;
-}
-
-static const char *type_name(const cJSON *v)
-{
-	if (cJSON_IsObject(v))
-		return "an object";
-	if (cJSON_IsArray(v))
-		return "an array";
-	if (cJSON_IsString(v))
-		return "a string";
-	if (cJSON_IsNumber(v))
-		return "a number";
-	if (cJSON_IsBool(v))
-		return "a boolean";
-	if (cJSON_IsNull(v))
-		return "null";
-	return "an invalid value";
 }
 
 /* Quote untrusted text for a message: printable ASCII kept, the rest '?', cut at 60 bytes. */
@@ -299,7 +283,7 @@ static sh_rc check_members(struct parser *p, const cJSON *obj, const char *path,
 	cJSON_ArrayForEach(m, obj) {
 		const char *name = m->string ? m->string : "";
 		char mpath[ERR_PATH_CAP];
-		jsonmatch_path_member(mpath, sizeof mpath, path, name);
+		jsondoc_path_member(mpath, sizeof mpath, path, name, true);
 		if (!in_list(allowed, name)) {
 			char list[300];
 			size_t used = 0;
@@ -325,7 +309,7 @@ static sh_rc want(struct parser *p, const cJSON *v, const char *path, bool ok, c
 {
 	if (ok)
 		return SH_OK;
-	return fail(p, v, path, SH_E_INVALID, "must be %s, not %s", what, type_name(v));
+	return fail(p, v, path, SH_E_INVALID, "must be %s, not %s", what, jsondoc_type_name(v));
 }
 
 /* True when s is free text: no control bytes (UTF-8 is not checked; cJSON passes it through). */
@@ -584,7 +568,7 @@ static sh_rc get_duration(struct parser *p, const cJSON *v, const char *path, in
 {
 	if (!cJSON_IsString(v))
 		return fail(p, v, path, SH_E_INVALID,
-			    "must be a duration string such as \"10s\", not %s", type_name(v));
+			    "must be a duration string such as \"10s\", not %s", jsondoc_type_name(v));
 	char q[80];
 	quote(q, sizeof q, v->valuestring);
 	sh_rc rc = scenario_parse_duration(v->valuestring, strlen(v->valuestring), out);
@@ -813,9 +797,9 @@ static sh_rc expand_tree(cJSON *t, scenario_lookup_fn lookup, void *ctx, const c
 	for (cJSON *c = t->child; c; c = c->next, i++) {
 		char cp[ERR_PATH_CAP];
 		if (cJSON_IsObject(t))
-			jsonmatch_path_member(cp, sizeof cp, where, c->string);
+			jsondoc_path_member(cp, sizeof cp, where, c->string, true);
 		else
-			jsonmatch_path_index(cp, sizeof cp, where, i);
+			jsondoc_path_index(cp, sizeof cp, where, i);
 		sh_rc rc = expand_tree(c, lookup, ctx, file, cp, err);
 		if (rc != SH_OK)
 			return rc;
@@ -923,9 +907,9 @@ static sh_rc check_templates_json(struct parser *p, const cJSON *t, const char *
 	for (const cJSON *c = t->child; c; c = c->next, i++) {
 		char cp[ERR_PATH_CAP];
 		if (cJSON_IsObject(t))
-			jsonmatch_path_member(cp, sizeof cp, path, c->string);
+			jsondoc_path_member(cp, sizeof cp, path, c->string, true);
 		else
-			jsonmatch_path_index(cp, sizeof cp, path, i);
+			jsondoc_path_index(cp, sizeof cp, path, i);
 		sh_rc rc = check_templates_json(p, c, cp);
 		if (rc != SH_OK)
 			return rc;
@@ -1027,10 +1011,10 @@ static sh_rc f_properties(struct parser *p, struct scenario_step *st, const cJSO
 	const cJSON *m;
 	cJSON_ArrayForEach(m, v) {
 		char mp[ERR_PATH_CAP];
-		jsonmatch_path_member(mp, sizeof mp, path, m->string);
+		jsondoc_path_member(mp, sizeof mp, path, m->string, true);
 		if (!cJSON_IsString(m))
 			return fail(p, m, mp, SH_E_INVALID, "a message property must be a string, not %s",
-				    type_name(m));
+				    jsondoc_type_name(m));
 		if (m->string[0] == '\0')
 			return fail(p, m, mp, SH_E_INVALID, "a message property needs a name");
 	}
@@ -1068,7 +1052,7 @@ static sh_rc f_count(struct parser *p, struct scenario_step *st, const cJSON *v,
 		   v->child->string[0] != '$') {
 		return fail(p, v, path, SH_E_INVALID,
 			    "must be an integer or an operator object such as {\"$gte\": 1}, not %s",
-			    type_name(v));
+			    jsondoc_type_name(v));
 	}
 	return pattern_into(p, v, path, &st->count);
 }
@@ -1315,7 +1299,7 @@ static sh_rc f_operations(struct parser *p, struct scenario_step *st, const cJSO
 	const cJSON *e;
 	cJSON_ArrayForEach(e, v) {
 		char ep[ERR_PATH_CAP];
-		jsonmatch_path_index(ep, sizeof ep, path, i++);
+		jsondoc_path_index(ep, sizeof ep, path, i++);
 		int w = 0;
 		rc = get_word(p, e, ep, words, &w);
 		if (rc != SH_OK)
@@ -1343,7 +1327,7 @@ static sh_rc f_keys(struct parser *p, struct scenario_step *st, const cJSON *v, 
 	const cJSON *e;
 	cJSON_ArrayForEach(e, v) {
 		char ep[ERR_PATH_CAP];
-		jsonmatch_path_index(ep, sizeof ep, path, i);
+		jsondoc_path_index(ep, sizeof ep, path, i);
 		char name[SCENARIO_NAME_MAX + 1];
 		rc = get_text(p, e, ep, name, sizeof name);
 		if (rc != SH_OK)
@@ -1552,7 +1536,7 @@ static sh_rc add_capture(struct parser *p, const struct scenario_step *st, const
 	if (!st->capture[0])
 		return SH_OK;
 	char cp[ERR_PATH_CAP];
-	jsonmatch_path_member(cp, sizeof cp, st->path, "capture");
+	jsondoc_path_member(cp, sizeof cp, st->path, "capture", true);
 	const cJSON *node = cJSON_GetObjectItemCaseSensitive(v, "capture");
 	for (size_t i = 0; i < p->capture_count; i++) {
 		if (strcmp(p->captures[i].name, st->capture) == 0)
@@ -1610,7 +1594,7 @@ static sh_rc check_step(struct parser *p, struct scenario_step *st, const cJSON 
 		break;
 	case SCENARIO_SEND_C2D:
 		if (st->identity.module_id[0]) {
-			jsonmatch_path_member(kp, sizeof kp, st->path, "identity");
+			jsondoc_path_member(kp, sizeof kp, st->path, "identity", true);
 			return fail(p, cJSON_GetObjectItemCaseSensitive(v, "identity"), kp, SH_E_INVALID,
 				    "cloud-to-device messages go to devices, not modules");
 		}
@@ -1638,7 +1622,7 @@ static sh_rc check_step(struct parser *p, struct scenario_step *st, const cJSON 
 		if (has_for) {
 			st->within_us = 0;
 			if (st->for_us == 0) {
-				jsonmatch_path_member(kp, sizeof kp, st->path, "for");
+				jsondoc_path_member(kp, sizeof kp, st->path, "for", true);
 				return fail(p, has_for, kp, SH_E_INVALID, "a window must be longer than 0");
 			}
 		}
@@ -1646,7 +1630,7 @@ static sh_rc check_step(struct parser *p, struct scenario_step *st, const cJSON 
 	case SCENARIO_EXPECT_METHOD_RESULT: {
 		const struct capture_def *c = find_capture(p, st->ref);
 		if (!c || c->kind != SCENARIO_INVOKE_METHOD || !c->async) {
-			jsonmatch_path_member(kp, sizeof kp, st->path, "call");
+			jsondoc_path_member(kp, sizeof kp, st->path, "call", true);
 			return fail(p, cJSON_GetObjectItemCaseSensitive(v, "call"), kp, SH_E_INVALID,
 				    "\"%s\" is not the capture of an earlier invoke-method with "
 				    "\"async\": true", st->ref);
@@ -1661,7 +1645,7 @@ static sh_rc check_step(struct parser *p, struct scenario_step *st, const cJSON 
 		if (st->ref[0]) {
 			const struct capture_def *c = find_capture(p, st->ref);
 			if (!c || c->kind != SCENARIO_SEND_C2D) {
-				jsonmatch_path_member(kp, sizeof kp, st->path, "message");
+				jsondoc_path_member(kp, sizeof kp, st->path, "message", true);
 				return fail(p, cJSON_GetObjectItemCaseSensitive(v, "message"), kp,
 					    SH_E_INVALID,
 					    "\"%s\" is not the capture of an earlier send-c2d", st->ref);
@@ -1687,7 +1671,7 @@ static sh_rc check_step(struct parser *p, struct scenario_step *st, const cJSON 
 				       st->of == SCENARIO_NOTHING_DISCONNECT))
 			bad = "match";
 		if (bad) {
-			jsonmatch_path_member(kp, sizeof kp, st->path, bad);
+			jsondoc_path_member(kp, sizeof kp, st->path, bad, true);
 			return fail(p, cJSON_GetObjectItemCaseSensitive(v, bad), kp, SH_E_INVALID,
 				    "does not apply to \"of\": \"%s\"",
 				    cJSON_GetObjectItemCaseSensitive(v, "of")->valuestring);
@@ -1720,12 +1704,12 @@ static void derive_name(struct scenario_step *st)
 /* Parse step `index` (object `v`) into st. */
 static sh_rc parse_step(struct parser *p, const cJSON *v, size_t index, struct scenario_step *st)
 {
-	jsonmatch_path_index(st->path, sizeof st->path, "$.steps", index);
+	jsondoc_path_index(st->path, sizeof st->path, "$.steps", index);
 	st->line = line_of(p, v);
 	if (!cJSON_IsObject(v))
 		return fail(p, v, st->path, SH_E_INVALID,
 			    "a step must be an object with \"action\", \"fault\" or \"expect\", not %s",
-			    type_name(v));
+			    jsondoc_type_name(v));
 	const cJSON *cls_node = NULL;
 	enum scenario_class cls = SCENARIO_ACTION;
 	for (int c = 0; c < 3; c++) {
@@ -1742,7 +1726,7 @@ static sh_rc parse_step(struct parser *p, const cJSON *v, size_t index, struct s
 		return fail(p, v, st->path, SH_E_INVALID,
 			    "a step needs \"action\", \"fault\" or \"expect\" naming its kind");
 	char cp[ERR_PATH_CAP];
-	jsonmatch_path_member(cp, sizeof cp, st->path, class_keys[cls]);
+	jsondoc_path_member(cp, sizeof cp, st->path, class_keys[cls], true);
 	bool found = false;
 	if (cJSON_IsString(cls_node)) {
 		for (int k = 0; k < SCENARIO_KIND_COUNT && !found; k++) {
@@ -1790,7 +1774,7 @@ static sh_rc parse_step(struct parser *p, const cJSON *v, size_t index, struct s
 		if (m == cls_node)
 			continue;
 		char mp[ERR_PATH_CAP];
-		jsonmatch_path_member(mp, sizeof mp, st->path, m->string);
+		jsondoc_path_member(mp, sizeof mp, st->path, m->string, true);
 		for (size_t f = 0; f < sizeof fields / sizeof fields[0]; f++) {
 			if (strcmp(fields[f].key, m->string) == 0) {
 				rc = fields[f].fn(p, st, m, mp);
@@ -1853,7 +1837,7 @@ static sh_rc parse_defaults(struct parser *p, const cJSON *v)
 		if (rc != SH_OK)
 			return rc;
 		char mp[ERR_PATH_CAP];
-		jsonmatch_path_member(mp, sizeof mp, "$.defaults", m->string);
+		jsondoc_path_member(mp, sizeof mp, "$.defaults", m->string, true);
 		if (strcmp(m->string, "within") == 0) {
 			rc = get_duration(p, m, mp, &sc->default_within_us);
 		} else if (strcmp(m->string, "for") == 0) {
@@ -1887,7 +1871,7 @@ static sh_rc parse_variables(struct parser *p, const cJSON *v)
 	const cJSON *m;
 	cJSON_ArrayForEach(m, v) {
 		char mp[ERR_PATH_CAP];
-		jsonmatch_path_member(mp, sizeof mp, "$.variables", m->string);
+		jsondoc_path_member(mp, sizeof mp, "$.variables", m->string, true);
 		if (strlen(m->string) > SCENARIO_NAME_MAX || !is_ident(m->string, true))
 			return fail(p, m, mp, SH_E_INVALID,
 				    "a variable name is letters, digits, '_' and '-', starting with a "
@@ -1912,7 +1896,7 @@ static sh_rc parse_variables(struct parser *p, const cJSON *v)
 			}
 		} else {
 			return fail(p, m, mp, SH_E_INVALID,
-				    "a variable is a string, a number or a boolean, not %s", type_name(m));
+				    "a variable is a string, a number or a boolean, not %s", jsondoc_type_name(m));
 		}
 		char *name = dup_text(m->string);
 		if (!text || !name) {
@@ -1967,7 +1951,7 @@ static sh_rc parse_agent(struct parser *p, const cJSON *v)
 		const cJSON *e;
 		cJSON_ArrayForEach(e, cmd) {
 			char ep[ERR_PATH_CAP];
-			jsonmatch_path_index(ep, sizeof ep, "$.agent.command", a->argc);
+			jsondoc_path_index(ep, sizeof ep, "$.agent.command", a->argc);
 			rc = agent_text(p, e, ep, &a->argv[a->argc]);
 			if (rc != SH_OK)
 				return rc;
@@ -1977,7 +1961,7 @@ static sh_rc parse_agent(struct parser *p, const cJSON *v)
 		if (!cJSON_IsString(cmd))
 			return fail(p, cmd, "$.agent.command", SH_E_INVALID,
 				    "must be a shell command string or an array of arguments, not %s",
-				    type_name(cmd));
+				    jsondoc_type_name(cmd));
 		rc = agent_text(p, cmd, "$.agent.command", &a->shell);
 		if (rc != SH_OK)
 			return rc;
@@ -1997,7 +1981,7 @@ static sh_rc parse_agent(struct parser *p, const cJSON *v)
 		const cJSON *m;
 		cJSON_ArrayForEach(m, env) {
 			char mp[ERR_PATH_CAP];
-			jsonmatch_path_member(mp, sizeof mp, "$.agent.env", m->string);
+			jsondoc_path_member(mp, sizeof mp, "$.agent.env", m->string, true);
 			if (!is_ident(m->string, false))
 				return fail(p, m, mp, SH_E_INVALID,
 					    "an environment variable name is letters, digits and '_', "
@@ -2061,7 +2045,7 @@ static sh_rc parse_fixture(struct parser *p, const cJSON *v, const char *path,
 	if (!cJSON_IsObject(v))
 		return fail(p, v, path, SH_E_INVALID,
 			    "a fixture is a path (a string) or an inline fixture (an object), not %s",
-			    type_name(v));
+			    jsondoc_type_name(v));
 	char *text = cJSON_PrintUnformatted(v);
 	if (!text)
 		return fail(p, v, path, SH_E_NOMEM, "out of memory");
@@ -2096,7 +2080,7 @@ static sh_rc parse_fixtures(struct parser *p, const cJSON *v)
 	const cJSON *e;
 	cJSON_ArrayForEach(e, v) {
 		char ep[ERR_PATH_CAP];
-		jsonmatch_path_index(ep, sizeof ep, "$.fixtures", sc->fixture_count);
+		jsondoc_path_index(ep, sizeof ep, "$.fixtures", sc->fixture_count);
 		sh_rc rc = parse_fixture(p, e, ep, &sc->fixtures[sc->fixture_count++]);
 		if (rc != SH_OK)
 			return rc;
@@ -2176,19 +2160,8 @@ static sh_rc syntax_error(struct parser *p, const char *text, size_t len, size_t
 			  const char *reason)
 {
 	fail(p, NULL, "$", SH_E_MALFORMED, "%s", reason);
-	if (!p->err)
-		return SH_E_MALFORMED;
-	unsigned line = 1, col = 1;
-	for (size_t i = 0; i < at && i < len; i++) {
-		if (text[i] == '\n') {
-			line++;
-			col = 1;
-		} else if (col < UINT32_MAX) {
-			col++;
-		}
-	}
-	p->err->line = line;
-	p->err->column = col;
+	if (p->err)
+		jsondoc_position(text, len, at, &p->err->line, &p->err->column);
 	return SH_E_MALFORMED;
 }
 
@@ -2207,43 +2180,16 @@ sh_rc scenario_parse(const char *text, size_t len, const char *file, struct scen
 	if (len > SCENARIO_MAX_BYTES)
 		return fail(&p, NULL, "$", SH_E_TOOLARGE, "scenario text is larger than %u bytes",
 			    SCENARIO_MAX_BYTES);
-	size_t skip = 0;
-	if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
-		skip = 3;
-	size_t nul = skip;
-	while (nul < len && text[nul] != '\0')
-		nul++;
-	if (nul < len)
-		return syntax_error(&p, text, len, nul, "NUL byte in the text");
-	size_t ws = skip;
-	while (ws < len && (text[ws] == ' ' || text[ws] == '\t' || text[ws] == '\n' || text[ws] == '\r'))
-		ws++;
-	if (ws == len)
-		return syntax_error(&p, text, len, len, "empty document (expected a JSON object)");
-
-	char *copy = malloc(len - skip + 1);
-	if (!copy)
+	cJSON *root = NULL;
+	size_t at = 0;
+	const char *why = NULL;
+	sh_rc rc = jsondoc_parse(text, len, &root, &at, &why);
+	if (rc == SH_E_NOMEM)
 		return fail(&p, NULL, "$", SH_E_NOMEM, "out of memory");
-	memcpy(copy, text + skip, len - skip);
-	copy[len - skip] = '\0';
-	const char *end = NULL;
-	cJSON *root = cJSON_ParseWithLengthOpts(copy, len - skip, &end, 0);
-	if (!root) {
-		size_t at = end && end >= copy ? (size_t)(end - copy) + skip : skip;
-		free(copy);
-		return syntax_error(&p, text, len, at, "not valid JSON");
-	}
-	size_t rest = end ? (size_t)(end - copy) : len - skip;
-	while (rest < len - skip && (copy[rest] == ' ' || copy[rest] == '\t' ||
-				      copy[rest] == '\n' || copy[rest] == '\r'))
-		rest++;
-	if (rest < len - skip) {
-		free(copy);
-		cJSON_Delete(root);
-		return syntax_error(&p, text, len, rest + skip, "text after the JSON document");
-	}
-	sh_rc rc = build_line_map(&p.lines, root, copy, len - skip);
-	free(copy);
+	if (rc != SH_OK)
+		return syntax_error(&p, text, len, at, why);
+	size_t skip = jsondoc_bom_len(text, len);
+	rc = build_line_map(&p.lines, root, text + skip, len - skip);
 	if (rc == SH_OK)
 		p.sc = calloc(1, sizeof *p.sc);
 	if (rc != SH_OK || !p.sc || !(p.sc->file = dup_text(file ? file : ""))) {

@@ -41,6 +41,7 @@
 
 #include "core/isotime.h"
 #include "core/msg_props.h"
+#include "core/utf8.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 #define PATH_MAX_LEN 160
@@ -1048,7 +1049,7 @@ sh_rc secmsg_validate(const void *body, size_t len, enum secmsg_mode mode,
 		add_reason(&c, &l, "$", "empty body", false);
 	} else if (len > SECMSG_MAX_BODY) {
 		add_reason(&c, &l, "$", "body larger than 262144 bytes", false);
-	} else if (!msg_props_text_ok(sh_span_make(p, len))) {
+	} else if (!utf8_valid(p, len, UTF8_NUL_REFUSE)) {
 		add_reason(&c, &l, "$", "body is not UTF-8 text", false);
 	} else if (scan_depth(p, len) > SECMSG_MAX_DEPTH) {
 		add_reason(&c, &l, "$", "JSON nested deeper than 16 levels", false);

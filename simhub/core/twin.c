@@ -75,6 +75,7 @@
 #include "core/isotime.h"
 #include "core/merge_patch.h"
 #include "core/twin.h"
+#include "core/utf8.h"
 
 #define MAX_SAFE_INT 4503599627370495.0      /* 2^52 - 1 */
 #define MIN_SAFE_INT (-4503599627370496.0)   /* -2^52 */
@@ -106,41 +107,6 @@ static const struct twin_limits *limits_or_default(const struct twin_limits *lim
 }
 
 /* ---- UTF-8 ------------------------------------------------------------------------------- */
-
-/*
- * Decode one UTF-8 sequence at s (len > 0 bytes available). Returns its length (1-4) and the
- * code point, or 0 for an invalid sequence: a stray continuation byte, a truncated sequence,
- * an overlong form, a surrogate, or a value above U+10FFFF.
- */
-static size_t utf8_next(const unsigned char *s, size_t len, uint32_t *cp)
-{
-	unsigned char c = s[0];
-	size_t n;
-	uint32_t v, min;
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	} else if ((c & 0xE0) == 0xC0) {
-		n = 2, v = c & 0x1Fu, min = 0x80;
-	} else if ((c & 0xF0) == 0xE0) {
-		n = 3, v = c & 0x0Fu, min = 0x800;
-	} else if ((c & 0xF8) == 0xF0) {
-		n = 4, v = c & 0x07u, min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (len < n)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		v = v << 6 | (s[i] & 0x3Fu);
-	}
-	if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
-		return 0;
-	*cp = v;
-	return n;
-}
 
 static bool is_control(uint32_t cp)
 {
@@ -188,7 +154,7 @@ static size_t path_push(struct jpath *p, const char *key, int index)
 	}
 	while (n > 0) {
 		uint32_t cp;
-		size_t k = utf8_next(s, n, &cp);
+		size_t k = utf8_decode(s, n, &cp);
 		bool ok = k > 0 && !is_control(cp);
 		size_t step = ok ? k : 1;   /* a bad byte is consumed alone and shown as '?' */
 		if (p->len + step > limit)
@@ -243,7 +209,7 @@ static sh_rc check_key(struct vctx *v, const char *key)
 	}
 	while (n > 0) {
 		uint32_t cp;
-		size_t k = utf8_next(s, n, &cp);
+		size_t k = utf8_decode(s, n, &cp);
 		if (k == 0)
 			return reject(v, "key is not valid UTF-8");
 		if (is_control(cp))
@@ -271,7 +237,7 @@ static sh_rc check_string(struct vctx *v, const char *str)
 	}
 	while (n > 0) {
 		uint32_t cp;
-		size_t k = utf8_next(s, n, &cp);
+		size_t k = utf8_decode(s, n, &cp);
 		if (k == 0)
 			return reject(v, "string is not valid UTF-8");
 		s += k;
@@ -372,7 +338,7 @@ static size_t string_size(const char *str)
 	size_t n = strlen(str), total = 0;
 	while (n > 0) {
 		uint32_t cp;
-		size_t k = utf8_next(s, n, &cp);
+		size_t k = utf8_decode(s, n, &cp);
 		if (k == 0) {
 			k = 1;   /* stored data is valid; count stray bytes anyway */
 			total++;

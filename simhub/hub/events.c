@@ -11,6 +11,7 @@
 
 #include "core/base64.h"
 #include "core/isotime.h"
+#include "core/utf8.h"
 #include "hub/hub_internal.h"
 
 static const char *const kind_names[HUB_EV__COUNT] = {
@@ -355,56 +356,10 @@ fail:
 	return NULL;
 }
 
-/*
- * Strict UTF-8 (no overlong forms, no surrogates, nothing past U+10FFFF) without NUL, which
- * could not travel in a C string: anything else goes out as base64.
- */
-static bool utf8_text(const uint8_t *s, size_t len)
-{
-	size_t i = 0;
-	while (i < len) {
-		uint8_t c = s[i];
-		size_t n;
-		uint32_t cp, min;
-		if (c == 0)
-			return false;
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if ((c & 0xE0) == 0xC0) {
-			n = 1;
-			cp = c & 0x1Fu;
-			min = 0x80;
-		} else if ((c & 0xF0) == 0xE0) {
-			n = 2;
-			cp = c & 0x0Fu;
-			min = 0x800;
-		} else if ((c & 0xF8) == 0xF0) {
-			n = 3;
-			cp = c & 0x07u;
-			min = 0x10000;
-		} else {
-			return false;
-		}
-		if (len - i - 1 < n)
-			return false;
-		for (size_t k = 1; k <= n; k++) {
-			if ((s[i + k] & 0xC0) != 0x80)
-				return false;
-			cp = (cp << 6) | (s[i + k] & 0x3Fu);
-		}
-		if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-			return false;
-		i += n + 1;
-	}
-	return true;
-}
-
 bool hub_event_add_body(cJSON *o, const void *body, size_t len)
 {
 	const uint8_t *b = body ? body : (const uint8_t *)"";
-	bool text = utf8_text(b, len);
+	bool text = utf8_valid(b, len, UTF8_NUL_REFUSE);
 	size_t cap = text ? len + 1 : (len + 2) / 3 * 4 + 1, n = 0;
 	char *t = malloc(cap);
 	if (!t)

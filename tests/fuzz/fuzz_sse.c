@@ -1,13 +1,13 @@
 /*
- * fuzz_sse.c: the CLI's text/event-stream parser (app/hubclient.c, compiled in here since the
- * app is not a library). Feeds the input whole and split at a point taken from its first byte;
- * both must give the same events; every event is NUL-terminated within its stated lengths.
+ * fuzz_sse.c: libFuzzer target for core/sse, the incremental text/event-stream parser. Feeds
+ * the input whole and split at a point taken from its first byte; both must give the same
+ * events; every event is NUL-terminated within its stated lengths.
  */
 #include <assert.h>
 #include <stdint.h>
 #include <string.h>
 
-#include "app/hubclient.c"
+#include "core/sse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -16,7 +16,7 @@ struct tally {
 	size_t n;
 };
 
-static int on_ev(void *arg, const struct hubclient_sse_event *ev)
+static int on_ev(void *arg, const struct sse_event *ev)
 {
 	struct tally *t = arg;
 	assert(ev->data[ev->data_len] == '\0');
@@ -32,20 +32,20 @@ static int on_ev(void *arg, const struct hubclient_sse_event *ev)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct hubclient_sse a, b;
-	if (hubclient_sse_init(&a) != SH_OK)
+	struct sse_parser a, b;
+	if (sse_init(&a) != SH_OK)
 		return 0;
-	if (hubclient_sse_init(&b) != SH_OK) {
-		hubclient_sse_free(&a);
+	if (sse_init(&b) != SH_OK) {
+		sse_free(&a);
 		return 0;
 	}
 	struct tally ta = {14695981039346656037ULL, 0}, tb = ta;
-	assert(hubclient_sse_feed(&a, (const char *)data, size, on_ev, &ta) == 0);
+	assert(sse_feed(&a, (const char *)data, size, on_ev, &ta) == 0);
 	size_t cut = size ? data[0] % (size + 1) : 0;
-	assert(hubclient_sse_feed(&b, (const char *)data, cut, on_ev, &tb) == 0);
-	assert(hubclient_sse_feed(&b, (const char *)data + cut, size - cut, on_ev, &tb) == 0);
+	assert(sse_feed(&b, (const char *)data, cut, on_ev, &tb) == 0);
+	assert(sse_feed(&b, (const char *)data + cut, size - cut, on_ev, &tb) == 0);
 	assert(ta.n == tb.n && ta.hash == tb.hash);
-	hubclient_sse_free(&a);
-	hubclient_sse_free(&b);
+	sse_free(&a);
+	sse_free(&b);
 	return 0;
 }

@@ -1,6 +1,7 @@
 /*
  * check_cli.c: the pure parsing of the CLI's client verbs: --since, NAME=VALUE properties,
- * DEVICE[/MODULE], the ready file path, hub URLs, IoT Hub error lines and the SSE parser.
+ * DEVICE[/MODULE], the ready file path, hub URLs and IoT Hub error lines (the SSE parser
+ * is core/sse, tested in check_sse.c).
  * app/ is an executable, not a library, so its two files are compiled into this test.
  */
 #include <check.h>
@@ -239,103 +240,6 @@ START_TEST(hubclient_error_text_foreign_bodies)
 }
 END_TEST
 
-/* --- hubclient_sse_feed ----------------------------------------------------------------------- */
-
-struct got {
-	char text[4096];
-	int n;
-	int stop_at;
-};
-
-static int collect(void *arg, const struct hubclient_sse_event *ev)
-{
-	struct got *g = arg;
-	size_t len = strlen(g->text);
-	snprintf(g->text + len, sizeof g->text - len, "[%s|%s|%s]", ev->id, ev->type, ev->data);
-	g->n++;
-	return g->stop_at && g->n == g->stop_at ? 7 : 0;
-}
-
-static void feed_bytewise(const char *s, struct got *g)
-{
-	struct hubclient_sse p;
-	ck_assert_int_eq(hubclient_sse_init(&p), SH_OK);
-	for (size_t i = 0; s[i]; i++)
-		ck_assert_int_eq(hubclient_sse_feed(&p, s + i, 1, collect, g), 0);
-	hubclient_sse_free(&p);
-}
-
-START_TEST(hubclient_sse_feed_events_any_split)
-{
-	const char *s = ": keepalive\n\nid: 1\nevent: telemetry\ndata: {\"a\":1}\n\n"
-			"id: 2\r\nevent: twin\r\ndata: x\r\ndata: y\r\n\r\n"
-			"data:z\r\r";
-	struct got whole = {0}, bytes = {0};
-	struct hubclient_sse p;
-	ck_assert_int_eq(hubclient_sse_init(&p), SH_OK);
-	ck_assert_int_eq(hubclient_sse_feed(&p, s, strlen(s), collect, &whole), 0);
-	hubclient_sse_free(&p);
-	feed_bytewise(s, &bytes);
-	ck_assert_str_eq(whole.text, "[1|telemetry|{\"a\":1}][2|twin|x\ny][|message|z]");
-	ck_assert_str_eq(bytes.text, whole.text);
-}
-END_TEST
-
-START_TEST(hubclient_sse_feed_incomplete_event_waits)
-{
-	struct got g = {0};
-	feed_bytewise("id: 1\ndata: half\n", &g);
-	ck_assert_int_eq(g.n, 0);
-	feed_bytewise("", &g);
-	ck_assert_int_eq(g.n, 0);
-	feed_bytewise("\n", &g);      /* a blank line with no data: nothing */
-	ck_assert_int_eq(g.n, 0);
-	feed_bytewise("event: x\n\n", &g);
-	ck_assert_int_eq(g.n, 0);
-}
-END_TEST
-
-START_TEST(hubclient_sse_feed_callback_stops)
-{
-	struct got g = {.stop_at = 1};
-	struct hubclient_sse p;
-	ck_assert_int_eq(hubclient_sse_init(&p), SH_OK);
-	const char *s = "data: a\n\ndata: b\n\n";
-	ck_assert_int_eq(hubclient_sse_feed(&p, s, strlen(s), collect, &g), 7);
-	ck_assert_int_eq(g.n, 1);
-	hubclient_sse_free(&p);
-}
-END_TEST
-
-START_TEST(hubclient_sse_feed_oversize_line_dropped)
-{
-	struct hubclient_sse p;
-	ck_assert_int_eq(hubclient_sse_init(&p), SH_OK);
-	struct got g = {0};
-	size_t n = HUBCLIENT_SSE_LINE_MAX + 100;
-	char *big = malloc(n + 32);
-	memcpy(big, "data: ", 6);
-	memset(big + 6, 'x', n - 6);
-	memcpy(big + n, "\ndata: ok\n\n", 12);
-	ck_assert_int_eq(hubclient_sse_feed(&p, big, strlen(big), collect, &g), 0);
-	ck_assert_str_eq(g.text, "[|message|ok]");
-	free(big);
-	hubclient_sse_free(&p);
-}
-END_TEST
-
-START_TEST(hubclient_sse_feed_hostile_bytes_survive)
-{
-	struct hubclient_sse p;
-	ck_assert_int_eq(hubclient_sse_init(&p), SH_OK);
-	struct got g = {0};
-	const char s[] = "id: a\0b\nevent: \0\ndata: \xff\xfe\0z\n\n";
-	ck_assert_int_eq(hubclient_sse_feed(&p, s, sizeof s - 1, collect, &g), 0);
-	ck_assert_int_eq(g.n, 1);
-	hubclient_sse_free(&p);
-}
-END_TEST
-
 static Suite *cli_suite(void)
 {
 	Suite *s = suite_create("cli");
@@ -370,13 +274,6 @@ static Suite *cli_suite(void)
 	tc = tcase_create("hubclient_error_text");
 	tcase_add_test(tc, hubclient_error_text_both_body_formats);
 	tcase_add_test(tc, hubclient_error_text_foreign_bodies);
-	suite_add_tcase(s, tc);
-	tc = tcase_create("hubclient_sse_feed");
-	tcase_add_test(tc, hubclient_sse_feed_events_any_split);
-	tcase_add_test(tc, hubclient_sse_feed_incomplete_event_waits);
-	tcase_add_test(tc, hubclient_sse_feed_callback_stops);
-	tcase_add_test(tc, hubclient_sse_feed_oversize_line_dropped);
-	tcase_add_test(tc, hubclient_sse_feed_hostile_bytes_survive);
 	suite_add_tcase(s, tc);
 	return s;
 }

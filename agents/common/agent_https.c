@@ -77,6 +77,9 @@ static int cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
 						(const unsigned char *)r->authorization,
 						(int)strlen(r->authorization), p, end))
 			return -1;
+		if (lws_add_http_header_by_name(wsi, (const unsigned char *)"accept:",
+						(const unsigned char *)"application/json", 16, p, end))
+			return -1;
 		if (r->body) {
 			char cl[32];
 			snprintf(cl, sizeof cl, "%zu", strlen(r->body));
@@ -164,7 +167,10 @@ sh_rc agent_https_request(const struct agent_https_req *req, struct agent_https_
 	ci.context = ctx;
 	ci.address = req->host;
 	ci.port = req->port > 0 ? req->port : 443;
-	ci.ssl_connection = req->insecure_plain ? 0 : LCCSCF_USE_SSL;
+	ci.ssl_connection = LCCSCF_HTTP_NO_FOLLOW_REDIRECT;
+	if (!req->insecure_plain)
+		ci.ssl_connection |= LCCSCF_USE_SSL |
+				     (req->skip_name_check ? LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK : 0);
 	ci.path = req->path;
 	ci.host = req->host;
 	ci.origin = req->host;

@@ -18,6 +18,8 @@ struct agent_https_req {
 	int port;                   /* 0: 443 */
 	const char *ca_file;        /* PEM CA to trust; NULL: the system store */
 	bool insecure_plain;        /* plain HTTP instead of TLS (debugging only) */
+	bool skip_name_check;       /* TLS: verify the chain but not the server name (an address
+				       the certificate does not name); never skips the chain */
 	const char *method;         /* "GET", "PUT", "POST", "PATCH", "DELETE" */
 	const char *path;           /* with its query, e.g. "/devices/d?api-version=..." */
 	const char *authorization;  /* Authorization header value, NULL for none */

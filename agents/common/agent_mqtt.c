@@ -53,14 +53,19 @@ void agent_log_init(const char *prog)
 	snprintf(log_prog, sizeof log_prog, "%s", prog ? prog : "agent");
 }
 
-void agent_log(const char *fmt, ...)
+void agent_logv(const char *fmt, va_list ap)
 {
 	char line[1024];
+	vsnprintf(line, sizeof line, fmt, ap);
+	fprintf(stderr, "%s: %s\n", log_prog, line);
+}
+
+void agent_log(const char *fmt, ...)
+{
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof line, fmt, ap);
+	agent_logv(fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "%s: %s\n", log_prog, line);
 }
 
 static int64_t mono_ms(void)

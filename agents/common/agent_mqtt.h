@@ -53,6 +53,8 @@ struct agent_mqtt;
  */
 void agent_log_init(const char *prog);
 void agent_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* agent_log with a va_list, for programs that wrap it (agents/fleet's progress-aware log). */
+void agent_logv(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 
 /*
  * Make a client for `id` (copied). Calls mosquitto_lib_init once per process. Does not connect.

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "agent_mqtt.h"
 #include "fleet_load.h"
 #include "fleet_util.h"
 
@@ -25,6 +26,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+	agent_log_init("fleet");
 	if (argc < 2) {
 		usage(stderr);
 		return FLEET_EXIT_USAGE;

@@ -29,6 +29,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "agent_ident.h"
 #include "fleet_load.h"
 #include "fleet_util.h"
 
@@ -473,8 +474,13 @@ static void make_clients(SSL_CTX *ctx)
 		c->idx = opt.first + i;
 		c->fd = -1;
 		snprintf(id, sizeof id, "%s%04d", opt.prefix, c->idx);
+		struct agent_ident ident;
+		if (agent_ident_make(&ident, opt.hub_host, id, NULL, NULL) != SH_OK) {
+			fprintf(stderr, "fleet: %s or --hub-host %s is too long\n", id, opt.hub_host);
+			exit(FLEET_EXIT_USAGE);
+		}
 		if (!strcmp(opt.topic_style, "iothub"))
-			snprintf(c->topic, sizeof c->topic, "devices/%s/messages/events/", id);
+			agent_ident_telemetry_topic(&ident, NULL, c->topic, sizeof c->topic);
 		else
 			snprintf(c->topic, sizeof c->topic, "bench/%s", id);
 		c->mids = calloc((size_t)opt.window, sizeof *c->mids);
@@ -502,9 +508,10 @@ static void make_clients(SSL_CTX *ctx)
 				fprintf(stderr, "fleet: no key for %s\n", id);
 				exit(FLEET_EXIT_USAGE);
 			}
-			char user[512], tok[2048];
-			if (fleet_credentials(opt.hub_host, id, NULL, key, expiry, user, sizeof user,
-					      tok, sizeof tok) != 0) {
+			char user[AGENT_USER_MAX], tok[AGENT_PASS_MAX];
+			if (agent_ident_make(&ident, opt.hub_host, id, NULL, key) != SH_OK ||
+			    agent_ident_username(&ident, user, sizeof user) != SH_OK ||
+			    agent_ident_password(&ident, expiry, tok, sizeof tok) != SH_OK) {
 				fprintf(stderr, "fleet: cannot sign a SAS token for %s (bad key?)\n", id);
 				exit(FLEET_EXIT_USAGE);
 			}

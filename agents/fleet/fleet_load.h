@@ -14,13 +14,16 @@ int fleet_load_main(int argc, char **argv);
 int fleet_replay_main(int argc, char **argv);
 
 /*
- * Create the identities `ids` ("device" or "device/module", n of them) on the hub named by a
- * service connection string with registryWrite, over HTTPS (`https_host`:`port`, CA file
- * `ca` or the system store), and put each one's primary key into `keys` (existing identities
- * are read instead). Returns 0, or -1 after logging why.
+ * Create the identities `ids` ("device" or "device/module", n of them) on the hub of `svc` (a
+ * policy with registryWrite, from agent_service_from_cs), over HTTPS (`https_host`:`port`, CA
+ * file `ca` or the system store; `insecure`: the server name is not checked), and put each
+ * one's primary key into `keys` (existing identities are read instead). Everything borrowed.
+ * Returns 0, or -1 after logging why.
  */
 struct fleet_keys;
-int fleet_registry_create(const char *service_cs, const char *https_host, int port, const char *ca,
-			  bool insecure, char *const *ids, int n, struct fleet_keys *keys);
+struct agent_service;
+int fleet_registry_create(const struct agent_service *svc, const char *https_host, int port,
+			  const char *ca, bool insecure, char *const *ids, int n,
+			  struct fleet_keys *keys);
 
 #endif

@@ -26,7 +26,7 @@
 #include <cjson/cJSON.h>
 #include <mosquitto.h>
 
-#include "core/connstr.h"
+#include "agent_ident.h"
 #include "core/identity.h"
 #include "core/journal.h"
 #include "core/msg_props.h"
@@ -113,6 +113,9 @@ static uint64_t start_ns;
 static uint64_t rate_t0, rate_sent;
 static volatile sig_atomic_t stop_flag;
 static cJSON *diff_list;      /* --json: the differences */
+static struct fleet_keys *keys;
+static SSL_CTX *ssl_ctx;
+static const char *hub_host;
 
 static void on_signal(int sig)
 {
@@ -338,6 +341,12 @@ static void full_id(const char *device, const char *module, char *out, size_t ca
 		 module && module[0] ? module : "");
 }
 
+/* The actor as an IoT Hub identity of hub_host, signing with `key` (NULL: topics only). */
+static sh_rc actor_ident(const struct actor *a, const char *key, struct agent_ident *id)
+{
+	return agent_ident_make(id, hub_host, a->device, a->module, key);
+}
+
 /* ---- differences ---- */
 
 static void diff(const struct actor *a, int entry, const char *fmt, ...)
@@ -442,10 +451,10 @@ static void on_connect(struct mosquitto *m, void *obj, int rc)
 	char *subs[4] = {"$iothub/twin/res/#", "$iothub/twin/PATCH/properties/desired/#",
 			 "$iothub/methods/POST/#", c2d};
 	int nsubs = 3;
-	if (!a->module[0]) {
-		snprintf(c2d, sizeof c2d, "devices/%s/messages/devicebound/#", a->device);
+	struct agent_ident id;
+	if (!a->module[0] && actor_ident(a, NULL, &id) == SH_OK &&
+	    agent_ident_c2d_filter(&id, c2d, sizeof c2d) == SH_OK)
 		nsubs = 4;
-	}
 	if (mosquitto_subscribe_multiple(m, NULL, nsubs, subs, 1, 0, NULL) != MOSQ_ERR_SUCCESS)
 		a->state = A_READY;   /* play anyway: the answers will be missing */
 }
@@ -498,27 +507,11 @@ static void on_publish(struct mosquitto *m, void *obj, int mid)
 	/* a twin or method publish: its answer is what counts */
 }
 
-/* The value of `name=` in a topic's query ("$rid", "$version"), or -1. */
-static int64_t query_num(const char *topic, const char *name)
+static void on_twin_res(struct actor *a, const struct agent_topic *t,
+			const struct mosquitto_message *msg)
 {
-	const char *q = strchr(topic, '?');
-	size_t n = strlen(name);
-	while (q) {
-		q++;
-		if (!strncmp(q, name, n) && q[n] == '=') {
-			char *end = NULL;
-			long long v = strtoll(q + n + 1, &end, 10);
-			return end != q + n + 1 && v >= 0 ? (int64_t)v : -1;
-		}
-		q = strchr(q, '&');
-	}
-	return -1;
-}
-
-static void on_twin_res(struct actor *a, const char *topic, const struct mosquitto_message *msg)
-{
-	int status = atoi(topic + strlen("$iothub/twin/res/"));
-	int64_t rid = query_num(topic, "$rid");
+	int status = t->status;
+	int64_t rid = t->rid;
 	for (int i = 0; i < a->npend; i++) {
 		if ((int64_t)a->pend[i].rid != rid)
 			continue;
@@ -531,7 +524,7 @@ static void on_twin_res(struct actor *a, const char *topic, const struct mosquit
 			st.failed++;
 		if (e->status && e->status != status)
 			diff(a, p.entry, "status %d, recorded %d", status, e->status);
-		int64_t live = query_num(topic, "$version");
+		int64_t live = t->version;
 		if (e->op == JOURNAL_OP_TWIN_GET) {
 			cJSON *doc = cJSON_ParseWithLength(msg->payload, (size_t)msg->payloadlen);
 			cJSON *v = cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "reported"), "$version");
@@ -561,17 +554,18 @@ static cJSON *parse_payload(const struct mosquitto_message *msg)
 	return msg->payloadlen ? cJSON_ParseWithLength(msg->payload, (size_t)msg->payloadlen) : NULL;
 }
 
-static void on_desired(struct actor *a, const char *topic, const struct mosquitto_message *msg)
+static void on_desired(struct actor *a, const struct agent_topic *t,
+		       const struct mosquitto_message *msg)
 {
 	st.desired_received++;
 	int k = take_expected(a, JOURNAL_OP_TWIN_DESIRED, NULL);
 	if (k < 0) {
-		diff(a, -1, "a desired patch the journal does not have (%s)", topic);
+		diff(a, -1, "a desired patch the journal does not have (%s)", msg->topic);
 		return;
 	}
 	cJSON *patch = parse_payload(msg);
 	cJSON *ver = cJSON_DetachItemFromObjectCaseSensitive(patch, "$version");
-	int64_t live = query_num(topic, "$version");
+	int64_t live = t->version;
 	if (live < 0 && cJSON_IsNumber(ver))
 		live = (int64_t)ver->valuedouble;
 	if (!patch || !cJSON_Compare(patch, entries[k].patch, true))
@@ -586,16 +580,11 @@ static void on_desired(struct actor *a, const char *topic, const struct mosquitt
  * of the same name answered (status and payload); without one, answer 501 and count a
  * difference.
  */
-static void on_method(struct actor *a, const char *topic, const struct mosquitto_message *msg)
+static void on_method(struct actor *a, const struct agent_topic *t,
+		      const struct mosquitto_message *msg)
 {
-	const char *name = topic + strlen("$iothub/methods/POST/");
-	const char *slash = strchr(name, '/');
-	char nm[256];
-	snprintf(nm, sizeof nm, "%.*s", slash ? (int)(slash - name) : (int)strlen(name), name);
-	const char *rid = strstr(topic, "$rid=");
-	char ridv[128];
-	snprintf(ridv, sizeof ridv, "%s", rid ? rid + 5 : "");
-	ridv[strcspn(ridv, "&")] = '\0';
+	char nm[AGENT_ID_MAX + 1];
+	snprintf(nm, sizeof nm, "%.*s", (int)t->name_len, t->name);
 	int k = take_expected(a, JOURNAL_OP_METHOD_REQUEST, nm);
 	int status = 501;
 	char *body = NULL;
@@ -619,10 +608,12 @@ static void on_method(struct actor *a, const char *topic, const struct mosquitto
 			}
 		}
 	}
-	char t[300];
-	snprintf(t, sizeof t, "$iothub/methods/res/%d/?$rid=%s", status, ridv);
+	char topic[300];
 	const char *b = body ? body : "null";
-	if (mosquitto_publish(a->m, NULL, t, (int)strlen(b), b, 1, false) == MOSQ_ERR_SUCCESS)
+	if (agent_topic_method_res(status, t->rid_text, t->rid_len, topic, sizeof topic) != SH_OK)
+		diff(a, k, "cannot answer the method request \"%s\": its $rid is unusable", nm);
+	else if (mosquitto_publish(a->m, NULL, topic, (int)strlen(b), b, 1, false) ==
+		 MOSQ_ERR_SUCCESS)
 		st.method_answers++;
 	free(body);
 }
@@ -646,22 +637,22 @@ static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_me
 {
 	(void)m;
 	struct actor *a = obj;
-	const char *t = msg->topic;
-	if (!strncmp(t, "$iothub/twin/res/", 17))
-		on_twin_res(a, t, msg);
-	else if (!strncmp(t, "$iothub/twin/PATCH/properties/desired/", 38))
-		on_desired(a, t, msg);
-	else if (!strncmp(t, "$iothub/methods/POST/", 21))
-		on_method(a, t, msg);
-	else if (!strncmp(t, "devices/", 8))
+	struct agent_topic t;
+	if (!msg->topic || agent_topic_parse(msg->topic, strlen(msg->topic), &t) != SH_OK) {
+		diff(a, -1, "a message on a malformed topic (%.200s)", msg->topic ? msg->topic : "");
+		return;
+	}
+	if (t.kind == AGENT_TOPIC_TWIN_RES)
+		on_twin_res(a, &t, msg);
+	else if (t.kind == AGENT_TOPIC_TWIN_DESIRED)
+		on_desired(a, &t, msg);
+	else if (t.kind == AGENT_TOPIC_METHOD)
+		on_method(a, &t, msg);
+	else if (t.kind == AGENT_TOPIC_C2D)
 		on_c2d(a, msg);
 }
 
 /* ---- playing ---- */
-
-static struct fleet_keys *keys;
-static SSL_CTX *ssl_ctx;
-static const char *hub_host;
 
 /* Create the client (first time) and start connecting with fresh credentials. */
 static int start_connect(struct actor *a, const struct journal_entry *e)
@@ -693,9 +684,11 @@ static int start_connect(struct actor *a, const struct journal_entry *e)
 		st.refused++;
 		return -1;
 	}
-	char user[700], pass[2048];
-	if (fleet_credentials(hub_host, a->device, a->module, key, (int64_t)time(NULL) + 3600, user,
-			      sizeof user, pass, sizeof pass) != 0) {
+	char user[AGENT_USER_MAX], pass[AGENT_PASS_MAX];
+	struct agent_ident id;
+	if (actor_ident(a, key, &id) != SH_OK ||
+	    agent_ident_username(&id, user, sizeof user) != SH_OK ||
+	    agent_ident_password(&id, (int64_t)time(NULL) + 3600, pass, sizeof pass) != SH_OK) {
 		fleet_log("%s: cannot sign a SAS token (is the key base64?)", a->full);
 		a->state = A_FAILED;
 		st.refused++;
@@ -740,11 +733,13 @@ static void publish_telemetry(struct actor *a, const struct journal_entry *e)
 	if (msg_props_build(sys, e->app_props, bag, sizeof bag, &blen) != SH_OK)
 		bag[0] = '\0';
 	cJSON_Delete(sys);
-	if (a->module[0])
-		snprintf(topic, sizeof topic, "devices/%s/modules/%s/messages/events/%s", a->device,
-			 a->module, bag);
-	else
-		snprintf(topic, sizeof topic, "devices/%s/messages/events/%s", a->device, bag);
+	struct agent_ident id;
+	if (actor_ident(a, NULL, &id) != SH_OK ||
+	    agent_ident_telemetry_topic(&id, bag, topic, sizeof topic) != SH_OK) {
+		st.sent++;
+		st.failed++;
+		return;
+	}
 	int mid = 0;
 	uint64_t t = fleet_now_ns();
 	int rc = mosquitto_publish(a->m, &mid, topic, (int)e->body_len, e->body, 1, false);
@@ -770,9 +765,9 @@ static void publish_twin(struct actor *a, int entry)
 	char topic[200];
 	char *body = NULL;
 	if (e->op == JOURNAL_OP_TWIN_GET) {
-		snprintf(topic, sizeof topic, "$iothub/twin/GET/?$rid=%u", rid);
+		agent_topic_twin_get(rid, topic, sizeof topic);
 	} else {
-		snprintf(topic, sizeof topic, "$iothub/twin/PATCH/properties/reported/?$rid=%u", rid);
+		agent_topic_twin_report(rid, topic, sizeof topic);
 		body = cJSON_PrintUnformatted(e->patch);
 	}
 	if (a->npend == a->cappend) {
@@ -1090,19 +1085,15 @@ int fleet_replay_main(int argc, char **argv)
 		diff_list = cJSON_CreateArray();
 
 	/* credentials */
-	char svc_host[300] = "";
+	static struct agent_service svc;
 	if (opt.service_cs) {
-		struct connstr cs;
 		const char *why = NULL;
-		if (connstr_parse(opt.service_cs, strlen(opt.service_cs), &cs, &why) != SH_OK ||
-		    cs.kind != CONNSTR_SERVICE) {
-			fleet_log("--service-cs: not a service connection string (%s)",
-				  why && *why ? why : "it has a DeviceId");
+		if (agent_service_from_cs(opt.service_cs, &svc, &why) != SH_OK) {
+			fleet_log("--service-cs: %s", why);
 			return FLEET_EXIT_USAGE;
 		}
-		snprintf(svc_host, sizeof svc_host, "%.*s", (int)cs.host_name.len, cs.host_name.p);
 	}
-	hub_host = opt.hub_host ? opt.hub_host : svc_host[0] ? svc_host : opt.host;
+	hub_host = opt.hub_host ? opt.hub_host : svc.host[0] ? svc.host : opt.host;
 	keys = opt.keys_file ? fleet_keys_load(opt.keys_file) : fleet_keys_new();
 	if (!keys)
 		return FLEET_EXIT_USAGE;
@@ -1124,8 +1115,8 @@ int fleet_replay_main(int argc, char **argv)
 					ids[nids++] = a->full;
 				}
 			}
-		int rc = fleet_registry_create(opt.service_cs, opt.https_host, opt.https_port,
-					       opt.ca, opt.insecure, ids, nids, keys);
+		int rc = fleet_registry_create(&svc, opt.https_host, opt.https_port, opt.ca,
+					       opt.insecure, ids, nids, keys);
 		free(ids);
 		if (rc != 0)
 			return FLEET_EXIT_USAGE;

@@ -1,5 +1,5 @@
 /*
- * fleet_util.c (agents/fleet): the clock, the shared TLS context, credentials, the key map,
+ * fleet_util.c (agents/fleet): the clock, the shared TLS context, the key map,
  * latency percentiles and the progress line used by both fleet modes. It never opens an MQTT
  * connection itself.
  */
@@ -17,7 +17,7 @@
 #include <cjson/cJSON.h>
 #include <openssl/x509v3.h>
 
-#include "core/sas.h"
+#include "agent_mqtt.h"
 
 uint64_t fleet_now_ns(void)
 {
@@ -30,11 +30,9 @@ void fleet_log(const char *fmt, ...)
 {
 	va_list ap;
 	fleet_progress_end();
-	fputs("fleet: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	agent_logv(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 SSL_CTX *fleet_ssl_ctx(const char *cafile, const char *host, bool insecure)
@@ -64,21 +62,6 @@ SSL_CTX *fleet_ssl_ctx(const char *cafile, const char *host, bool insecure)
 		}
 	}
 	return ctx;
-}
-
-int fleet_credentials(const char *hub, const char *device, const char *module, const char *key,
-		      int64_t expiry_s, char *user, size_t ucap, char *pass, size_t pcap)
-{
-	char uri[600];
-	bool mod = module && module[0];
-	int a = snprintf(user, ucap, "%s/%s%s%s/?api-version=" FLEET_API_VERSION, hub, device,
-			 mod ? "/" : "", mod ? module : "");
-	int b = snprintf(uri, sizeof uri, "%s/devices/%s%s%s", hub, device, mod ? "/modules/" : "",
-			 mod ? module : "");
-	if (a < 0 || (size_t)a >= ucap || b < 0 || (size_t)b >= sizeof uri)
-		return -1;
-	size_t len = 0;
-	return sas_build(uri, key, NULL, expiry_s, pass, pcap, &len) == SH_OK ? 0 : -1;
 }
 
 /* ---- key map ---- */

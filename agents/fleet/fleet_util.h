@@ -1,7 +1,8 @@
 /*
  * fleet_util.h (agents/fleet): what replay and load share: the monotonic clock, one TLS
- * context for every client, IoT Hub MQTT credentials, the key map, latency percentiles and
- * the progress line. No MQTT state lives here; each mode owns its clients.
+ * context for every client, the key map, latency percentiles and the progress line. IoT Hub
+ * strings (credentials, topics) and HTTPS come from agents/common (simhub_agentlib). No MQTT
+ * state lives here; each mode owns its clients.
  */
 #ifndef FLEET_UTIL_H
 #define FLEET_UTIL_H
@@ -13,15 +14,13 @@
 
 #include <openssl/ssl.h>
 
-#define FLEET_API_VERSION "2021-04-12"
-
 /* Exit statuses of every fleet verb. */
 enum { FLEET_EXIT_OK = 0, FLEET_EXIT_FAIL = 1, FLEET_EXIT_USAGE = 2 };
 
 /* Monotonic nanoseconds. */
 uint64_t fleet_now_ns(void);
 
-/* Print "fleet: ..." on stderr. */
+/* Print "fleet: ..." on stderr (agent_log, after ending an open progress line). */
 void fleet_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /*
@@ -30,15 +29,6 @@ void fleet_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * `insecure`. Returns NULL after logging why.
  */
 SSL_CTX *fleet_ssl_ctx(const char *cafile, const char *host, bool insecure);
-
-/*
- * The MQTT username and SAS password of an identity (module NULL or "" for a device):
- * "{hub}/{device}[/{module}]/?api-version=..." and a token for "{hub}/devices/{device}
- * [/modules/{module}]" signed with `key` (base64), expiring at `expiry_s`. Writes into the
- * caller's buffers. Returns 0, or -1 (bad key, no room).
- */
-int fleet_credentials(const char *hub, const char *device, const char *module, const char *key,
-		      int64_t expiry_s, char *user, size_t ucap, char *pass, size_t pcap);
 
 /*
  * A key map: JSON object {"dev1":"KEY","dev1/mod":"KEY","*":"KEY"} read from a file.

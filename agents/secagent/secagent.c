@@ -48,7 +48,7 @@ static const char usage[] =
 	"      --mqtts-port N          MQTT over TLS port (default 8883)\n"
 	"      --mqtt-port N           plain MQTT over TCP on port N instead of TLS (debugging)\n"
 	"      --https-port N          HTTPS port of the bootstrap (default 443)\n"
-	"      --sas-ttl SECONDS       lifetime of each SAS token; renewed by reconnecting at 80%%\n"
+	"      --sas-ttl SECONDS       lifetime of each SAS token; renewed by reconnecting at 80%\n"
 	"                              of it (default 3600)\n"
 	"      --twin-timeout SECONDS  how long to wait for the module twin at start (default 30)\n"
 	"Collection:\n"

@@ -7,8 +7,10 @@ SIMHUB_BUILD_PKGS="build-essential cmake pkg-config libwebsockets-dev libcjson-d
 # What the test suite adds: check (unit tests), clang and its runtime (libFuzzer), the openssl
 # and sqlite3 command lines (known-answer vectors, reading the store), jq and xxd for test
 # scripts, mosquitto clients, and
-# docker-compose (validates docker-compose.yml without a Docker engine).
-SIMHUB_TEST_PKGS="check clang libclang-rt-14-dev openssl sqlite3 jq xxd mosquitto-clients docker-compose"
+# docker-compose (validates docker-compose.yml without a Docker engine), and xmllint
+# (libxml2-utils: JUnit reports validated against tests/data/junit.xsd).
+SIMHUB_TEST_PKGS="check clang libclang-rt-14-dev openssl sqlite3 jq xxd mosquitto-clients docker-compose
+  libxml2-utils"
 
 simhub_install() {
 	local missing=()

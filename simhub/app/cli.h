@@ -167,5 +167,6 @@ extern const struct cli_verb cli_verbs_serve[];
 extern const struct cli_verb cli_verbs_ca[];
 extern const struct cli_verb cli_verbs_x509[];
 extern const struct cli_verb cli_verbs_remote[];
+extern const struct cli_verb cli_verbs_security[];
 
 #endif

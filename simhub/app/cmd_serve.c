@@ -2,6 +2,7 @@
  * cmd_serve.c: `simhub serve` (open the store, load fixtures, print connection strings, run
  * until SIGINT/SIGTERM) and `simhub load` (apply fixtures to a database and exit).
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,6 +13,8 @@
 #include <cjson/cJSON.h>
 
 #include "app/cli.h"
+#include "core/secrules.h"
+#include "hub/record.h"
 #include "hub/session.h"
 #include "io/loop.h"
 #include "io/tls_material.h"
@@ -107,6 +110,56 @@ static int apply_common(struct cli_ctx *ctx)
 		if (hub_set_hostname(ctx->hub, host, &err) != SH_OK)
 			return cli_fail_hub("--hostname", &err);
 	}
+	return CLI_OK;
+}
+
+/*
+ * serve's security options (docs/security.md): --security-mode service|strict,
+ * --security-auto-create-module, --security-alert KEY=VALUE (a secrules threshold, the
+ * "security.alerts." prefix optional). Each is stored as a hub setting. Then every device
+ * lacking the security module gets it when auto-creation is on.
+ */
+static int apply_security(struct cli_ctx *ctx)
+{
+	struct iothub_err err = {0};
+	const char *mode = cli_opt(ctx, "security-mode");
+	if (mode) {
+		if (strcmp(mode, "service") != 0 && strcmp(mode, "strict") != 0)
+			return cli_error(CLI_USAGE, "--security-mode takes service or strict");
+		if (hub_set_setting(ctx->hub, HUB_SETTING_SECURITY_STRICT,
+				    strcmp(mode, "strict") == 0 ? "true" : "false", &err) != SH_OK)
+			return cli_fail_hub("--security-mode", &err);
+	}
+	if (cli_flag(ctx, "security-auto-create-module") &&
+	    hub_set_setting(ctx->hub, HUB_SETTING_SECURITY_AUTOCREATE, "true", &err) != SH_OK)
+		return cli_fail_hub("--security-auto-create-module", &err);
+	const char *alerts[CLI_MAX_REPEAT];
+	int n = cli_opt_all(ctx, "security-alert", alerts, CLI_MAX_REPEAT);
+	for (int i = 0; i < n; i++) {
+		const char *eq = strchr(alerts[i], '=');
+		char key[160];
+		if (!eq || eq == alerts[i])
+			return cli_error(CLI_USAGE, "--security-alert takes KEY=VALUE, not '%s'",
+					 alerts[i]);
+		snprintf(key, sizeof key, "%s%.*s",
+			 strncmp(alerts[i], "security.alerts.", 16) == 0 ? "" : "security.alerts.",
+			 (int)(eq - alerts[i]), alerts[i]);
+		struct secrules_thresholds t;
+		secrules_thresholds_default(&t);
+		sh_rc src = secrules_thresholds_set(&t, key, eq + 1);
+		if (src != SH_OK)
+			return cli_error(CLI_USAGE, "--security-alert %s: %s", alerts[i],
+					 src == SH_E_NOTFOUND ? "unknown threshold (docs/security.md)"
+							      : "bad value");
+		if (hub_set_setting(ctx->hub, key, eq + 1, &err) != SH_OK)
+			return cli_fail_hub("--security-alert", &err);
+	}
+	int64_t made = 0;
+	if (hub_security_autocreate_all(ctx->hub, &made, &err) != SH_OK)
+		return cli_fail_hub("security module auto-creation", &err);
+	if (made)
+		fprintf(stderr, "simhub: gave %lld device%s the azureiotsecurity module\n",
+			(long long)made, made == 1 ? "" : "s");
 	return CLI_OK;
 }
 
@@ -212,6 +265,60 @@ static sh_rc reseed_fixtures(void *arg, struct sh_hub *hub, struct iothub_err *e
 	return SH_OK;
 }
 
+#ifndef SIMHUB_VERSION
+#define SIMHUB_VERSION "0.1.0"
+#endif
+
+/* --record FILE: the journal file and its writer (hub/record.c). */
+struct record_state {
+	const char *path;             /* NULL: not recording */
+	FILE *f;
+	struct hub_recorder *rec;
+};
+
+static void record_error(void *ctx, const char *message)
+{
+	const struct record_state *rs = ctx;
+	fprintf(stderr, "simhub: --record %s: %s\n", rs->path, message);
+}
+
+/* Open the journal (truncating it) and start the writer; a file that cannot be written is a
+ * failure before any listener opens. */
+static int record_begin(struct cli_ctx *ctx, struct record_state *rs)
+{
+	rs->path = cli_opt(ctx, "record");
+	if (!rs->path)
+		return CLI_OK;
+	rs->f = fopen(rs->path, "w");
+	if (!rs->f)
+		return cli_error(CLI_FAIL, "cannot write the journal %s: %s", rs->path, strerror(errno));
+	sh_rc rc = hub_record_start(ctx->hub, rs->f, "simhub " SIMHUB_VERSION, record_error, rs,
+				    &rs->rec);
+	if (rc != SH_OK) {
+		int e = errno;
+		fclose(rs->f);
+		rs->f = NULL;
+		return cli_error(CLI_FAIL, "cannot write the journal %s: %s", rs->path,
+				 rc == SH_E_NOMEM ? "out of memory" : strerror(e ? e : EIO));
+	}
+	return CLI_OK;
+}
+
+/* Stop the writer once the sessions are gone (their disconnects are in), close the file, say
+ * how many lines it holds. A write that failed on the way turns a clean exit into 1. */
+static int record_end(struct record_state *rs, int rc)
+{
+	if (!rs->f)
+		return rc;
+	struct hub_record_stats st = {0};
+	bool failed = hub_record_stop(rs->rec, &st) != SH_OK;
+	failed = (fclose(rs->f) != 0) || failed;
+	rs->f = NULL;
+	fprintf(stderr, "simhub: journal %s: %llu lines%s\n", rs->path, (unsigned long long)st.lines,
+		failed ? ", incomplete (a write failed)" : "");
+	return failed && rc == CLI_OK ? CLI_FAIL : rc;
+}
+
 static int serve(struct cli_ctx *ctx)
 {
 	int ports[IO_LISTENERS] = {port_opt(ctx, "mqtt-port"), port_opt(ctx, "mqtts-port"),
@@ -235,7 +342,7 @@ static int serve(struct cli_ctx *ctx)
 	struct reseed_ctx reseed = {ctx, paths, n};
 	if (n)
 		hub_set_reseed(ctx->hub, reseed_fixtures, &reseed);
-	if ((rc = apply_common(ctx)))
+	if ((rc = apply_common(ctx)) || (rc = apply_security(ctx)))
 		return rc;
 
 	/* TLS material: the user's, or simhub's own CA and server certificate. */
@@ -263,9 +370,12 @@ static int serve(struct cli_ctx *ctx)
 	if (released)
 		fprintf(stderr, "simhub: %lld C2D message%s locked by an earlier run went back to the queue\n",
 			(long long)released, released == 1 ? "" : "s");
+	struct record_state rs = {0};
+	if ((rc = record_begin(ctx, &rs)))
+		return rc;
 	struct hub_sessions *reg = hub_sessions_new(ctx->hub);
 	if (!reg)
-		return cli_error(CLI_FAIL, "out of memory");
+		return record_end(&rs, cli_error(CLI_FAIL, "out of memory"));
 	struct io_config cfg = {
 		.bind = cli_opt(ctx, "bind") ? cli_opt(ctx, "bind") : "127.0.0.1",
 		.port = {ports[IO_MQTT] == -2 ? 1883 : ports[IO_MQTT],
@@ -286,7 +396,7 @@ static int serve(struct cli_ctx *ctx)
 	}
 	if (!loop) {
 		hub_sessions_free(reg);
-		return cli_error(CLI_FAIL, "%s", err);
+		return record_end(&rs, cli_error(CLI_FAIL, "%s", err));
 	}
 
 	running_loop = loop;
@@ -348,7 +458,7 @@ out:
 	running_loop = NULL;
 	io_loop_free(loop);
 	hub_sessions_free(reg);
-	return rc;
+	return record_end(&rs, rc);
 }
 
 static int load(struct cli_ctx *ctx)
@@ -371,6 +481,10 @@ static const struct cli_opt serve_opts[] = {
 	{"tls-cert", "PEM", "use this server certificate instead of simhub's own CA"},
 	{"tls-key", "PEM", "the key of --tls-cert"},
 	{"ready-file", "PATH", "write the listeners, CA and service string as JSON once up"},
+	{"record", "FILE", "journal what devices do and are sent to FILE (docs/recordings.md)"},
+	{"security-mode", "MODE", "validate security messages in service (default) or strict mode"},
+	{"security-auto-create-module", NULL, "give every device the azureiotsecurity module twin"},
+	{"security-alert", "KEY=VALUE", "an alert threshold (docs/security.md); repeatable"},
 	{NULL, NULL, NULL},
 };
 static const struct cli_opt load_opts[] = {
@@ -386,7 +500,13 @@ const struct cli_verb cli_verbs_serve[] = {
 	 "certificate next to the database (see 'simhub ca'). Once up, it writes\n"
 	 "simhub.ready.json (mode 0600) beside the database, removed on a clean exit, which\n"
 	 "the client verbs read; --ready-file writes a copy elsewhere. Both hold\n"
-	 "{host, mqtt, mqtts, https, ca, service, db, url}.",
+	 "{host, mqtt, mqtts, https, ca, service, db, url}.\n"
+	 "--record FILE writes a journal (JSON lines, docs/recordings.md) of every\n"
+	 "operation devices and modules originate (connect, disconnect, telemetry, twin get\n"
+	 "and reported patch, method answers, C2D settlement) and of what the hub sent them\n"
+	 "(desired patches, method requests, C2D), with hub time; each line is flushed as it\n"
+	 "is written. The file is truncated first; one that cannot be written stops serve\n"
+	 "before it listens. Replay it with 'fleet replay FILE' (agents/fleet).",
 	 serve_opts, 0, 0, serve},
 	{NULL, "load", "PATH...", "apply fixture files or folders to the database and exit",
 	 "Loading is idempotent and all-or-nothing (docs/fixtures.md).", load_opts, 1,

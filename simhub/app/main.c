@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "app/cli.h"
+#include "app/scenario_run.h"
 
 #ifndef SIMHUB_VERSION
 #define SIMHUB_VERSION "0.1.0"
@@ -14,7 +15,7 @@
 
 static const struct cli_verb *const verb_tables[] = {
 	cli_verbs_serve, cli_verbs_registry, cli_verbs_twin, cli_verbs_x509, cli_verbs_ca,
-	cli_verbs_remote,
+	cli_verbs_remote, cli_verbs_test, cli_verbs_security,
 };
 
 static void print_usage(FILE *out)
@@ -152,7 +153,8 @@ int main(int argc, char **argv)
 				return cli_error(CLI_USAGE, "unknown option '%s'", a);
 			memcpy(name, a + 2, nlen);
 			name[nlen] = '\0';
-			if (strcmp(name, "json") == 0 && !eq) {
+			/* --json is a flag, unless the verb takes --json FILE (simhub test). */
+			if (strcmp(name, "json") == 0 && !eq && !find_opt(v, "json")) {
 				ctx.json = true;
 				continue;
 			}

@@ -50,6 +50,12 @@ static const struct {
 	{"simhub/v1/events", ROUTE_SIMHUB_EVENTS, M(REST_GET)},
 	{"simhub/v1/reset", ROUTE_SIMHUB_RESET, M(REST_POST)},
 	{"simhub/v1/c2d/feedback", ROUTE_SIMHUB_FEEDBACK, M(REST_GET)},
+	{"simhub/v1/security/messages", ROUTE_SIMHUB_SEC_MESSAGES, M(REST_GET)},
+	{"simhub/v1/security/events", ROUTE_SIMHUB_SEC_EVENTS, M(REST_GET)},
+	{"simhub/v1/security/alerts", ROUTE_SIMHUB_SEC_ALERTS, M(REST_GET)},
+	{"simhub/v1/security/devices/*d/summary", ROUTE_SIMHUB_SEC_SUMMARY, M(REST_GET)},
+	{"simhub/v1/security/devices/*d/config", ROUTE_SIMHUB_SEC_CONFIG, M(REST_GET)},
+	{"simhub/v1/security/devices/*d/enable", ROUTE_SIMHUB_SEC_ENABLE, M(REST_POST)},
 };
 
 /* Next segment of s[*pos..len) (pos points after a '/'); false at the end. */
@@ -121,7 +127,15 @@ bool rest_route_is_simhub_api(enum rest_route_id id)
 {
 	return id == ROUTE_SIMHUB_MESSAGES || id == ROUTE_SIMHUB_CONNECTIONS ||
 	       id == ROUTE_SIMHUB_METHODS || id == ROUTE_SIMHUB_HEALTH ||
-	       id == ROUTE_SIMHUB_EVENTS || id == ROUTE_SIMHUB_RESET || id == ROUTE_SIMHUB_FEEDBACK;
+	       id == ROUTE_SIMHUB_EVENTS || id == ROUTE_SIMHUB_RESET || id == ROUTE_SIMHUB_FEEDBACK ||
+	       rest_route_is_security_api(id);
+}
+
+bool rest_route_is_security_api(enum rest_route_id id)
+{
+	return id == ROUTE_SIMHUB_SEC_MESSAGES || id == ROUTE_SIMHUB_SEC_EVENTS ||
+	       id == ROUTE_SIMHUB_SEC_ALERTS || id == ROUTE_SIMHUB_SEC_SUMMARY ||
+	       id == ROUTE_SIMHUB_SEC_CONFIG || id == ROUTE_SIMHUB_SEC_ENABLE;
 }
 
 sh_rc rest_route_match(enum rest_method method, const char *path, size_t len, struct rest_route *out)

@@ -38,6 +38,13 @@ enum rest_route_id {
 	ROUTE_SIMHUB_EVENTS,      /* GET    /simhub/v1/events (Server-Sent Events, io/ streams) */
 	ROUTE_SIMHUB_RESET,       /* POST   /simhub/v1/reset (RegistryWrite) */
 	ROUTE_SIMHUB_FEEDBACK,    /* GET    /simhub/v1/c2d/feedback */
+	/* The security room (rest_security.c, docs/api.md "Security"). */
+	ROUTE_SIMHUB_SEC_MESSAGES, /* GET   /simhub/v1/security/messages */
+	ROUTE_SIMHUB_SEC_EVENTS,   /* GET   /simhub/v1/security/events */
+	ROUTE_SIMHUB_SEC_ALERTS,   /* GET   /simhub/v1/security/alerts */
+	ROUTE_SIMHUB_SEC_SUMMARY,  /* GET   /simhub/v1/security/devices/{id}/summary */
+	ROUTE_SIMHUB_SEC_CONFIG,   /* GET   /simhub/v1/security/devices/{id}/config */
+	ROUTE_SIMHUB_SEC_ENABLE,   /* POST  /simhub/v1/security/devices/{id}/enable (RegistryWrite) */
 };
 
 struct rest_route {
@@ -52,6 +59,9 @@ bool rest_route_is_device_api(enum rest_route_id id);
 
 /* True for the routes of simhub's own API under /simhub/v1 (docs/api.md). */
 bool rest_route_is_simhub_api(enum rest_route_id id);
+
+/* True for the security routes under /simhub/v1/security (a subset of the above). */
+bool rest_route_is_security_api(enum rest_route_id id);
 
 /* "GET" -> REST_GET ...; REST_OTHER for anything else. */
 enum rest_method rest_method_parse(const char *name);

@@ -11,6 +11,7 @@
 
 #include "core/isotime.h"
 #include "core/sas.h"
+#include "core/secmsg.h"
 #include "hub/hub_internal.h"
 
 const char *hub_auth_result_str(enum hub_auth_result r)
@@ -99,6 +100,19 @@ enum hub_auth_result hub_auth_sas(struct sh_hub *hub, const char *device_id, con
 	case SAS_REFUSAL_UNKNOWN_POLICY: return HUB_AUTH_UNKNOWN_POLICY;
 	default: return HUB_AUTH_MALFORMED;
 	}
+}
+
+enum hub_auth_result hub_auth_device_token(struct sh_hub *hub, const char *device_id,
+					   const char *token, size_t token_len)
+{
+	struct sas_token t;
+	if (!token || sas_parse(token, token_len, &t) != SH_OK)
+		return HUB_AUTH_MALFORMED;
+	if (t.skn.len)
+		return HUB_AUTH_UNKNOWN_POLICY;
+	struct sh_identity id;
+	int64_t expiry = 0;
+	return hub_auth_sas(hub, device_id, NULL, token, token_len, &id, &expiry);
 }
 
 enum hub_auth_result hub_auth_x509(struct sh_hub *hub, const char *device_id, const char *module_id,
@@ -327,7 +341,19 @@ sh_rc hub_telemetry(struct sh_hub *hub, const char *device_id, const char *modul
 		/* One INSERT is atomic by itself: inside the loop's held batch it needs no
 		 * savepoint (the hot path); outside one it gets a batch of its own. */
 		int64_t seq = 0;
-		if (hub->held) {
+		if (secmsg_props_is_security(s)) {
+			/* A security message (security.c): several rows, so always an operation;
+			 * announced as "security", not as telemetry (security-agent.md §3.1). */
+			if ((rc = hub_op_begin(hub, err)) == SH_OK) {
+				rc = store_d2c_append(hub->st, &row, &seq);
+				if (rc != SH_OK)
+					hub_store_failed(hub, rc, err);
+				else
+					rc = hub_security_ingest(hub, device_id, mod, s, app, body, len,
+								 seq, err);
+				rc = hub_op_end(hub, rc, err);
+			}
+		} else if (hub->held) {
 			rc = store_d2c_append(hub->st, &row, &seq);
 			if (rc != SH_OK)
 				hub_store_failed(hub, rc, err);

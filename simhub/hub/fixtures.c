@@ -195,6 +195,7 @@ sh_rc hub_fixtures_apply(struct sh_hub *hub, struct fixture *const *fx, const ch
 	sh_rc rc = hub_op_begin(hub, err);
 	if (rc != SH_OK)
 		return rc;
+	hub->sec_no_autocreate++; /* fixtures may list azureiotsecurity themselves */
 	for (size_t i = 0; i < n && rc == SH_OK; i++) {
 		rc = apply_settings(hub, &fx[i]->settings, files[i], err);
 		for (size_t k = 0; k < fx[i]->policy_count && rc == SH_OK; k++)
@@ -202,6 +203,9 @@ sh_rc hub_fixtures_apply(struct sh_hub *hub, struct fixture *const *fx, const ch
 		for (size_t k = 0; k < fx[i]->identity_count && rc == SH_OK; k++)
 			rc = apply_identity(hub, &fx[i]->identities[k], files[i], err);
 	}
+	hub->sec_no_autocreate--;
+	if (rc == SH_OK)
+		rc = hub_security_autocreate_all(hub, NULL, err);
 	rc = hub_op_end(hub, rc, err);
 	if (rc != SH_OK) /* the hostname setting was rolled back with everything else */
 		memcpy(hub->hostname, saved_host, sizeof saved_host);

@@ -268,6 +268,8 @@ sh_rc hub_set_setting(struct sh_hub *hub, const char *key, const char *value, st
 	rc = store_setting_set(hub->st, key, value);
 	if (rc != SH_OK)
 		hub_store_failed(hub, rc, err);
+	if (strncmp(key, "security.", 9) == 0)
+		hub_security_settings_changed(hub);
 	return hub_op_end(hub, rc, err);
 }
 

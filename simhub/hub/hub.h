@@ -170,6 +170,15 @@ enum hub_auth_result hub_auth_sas(struct sh_hub *hub, const char *device_id, con
 				  const char *token, size_t token_len, struct sh_identity *out,
 				  int64_t *expiry_s);
 
+/*
+ * A device-key SAS token of device_id (no skn; any scope the device key signs, the bare host
+ * name included): what the security agents send for their bootstrap GET of
+ * /devices/{d}/modules/azureiotsecurity (security-agent.md §2.3). A token with skn is
+ * HUB_AUTH_UNKNOWN_POLICY. Otherwise as hub_auth_sas for the device.
+ */
+enum hub_auth_result hub_auth_device_token(struct sh_hub *hub, const char *device_id,
+					   const char *token, size_t token_len);
+
 /* What the TLS edge learnt about a client certificate. */
 struct hub_client_cert {
 	char sha1[41];          /* thumbprints, hex */
@@ -243,6 +252,9 @@ sh_rc hub_method_log_finish(struct sh_hub *hub, int64_t id, int status,
  * Store one device-to-cloud message from an authenticated connection. `sys` and `app` are
  * JSON objects (borrowed; may be NULL); the hub stamps iothub-connection-device-id (and
  * -module-id) and iothub-enqueuedtime into a copy of sys. *seq_out (optional) gets the row id.
+ * A message whose sys has iothub-interface-id = urn:azureiot:Security:SecurityAgent:1 is a
+ * security message: it is also validated and stored as one (hub_security_messages_each), and
+ * announced as a "security" event instead of "telemetry"; whatever its verdict, SH_OK.
  */
 sh_rc hub_telemetry(struct sh_hub *hub, const char *device_id, const char *module_id,
 		    const struct cJSON *sys, const struct cJSON *app, const void *body, size_t len,
@@ -343,7 +355,7 @@ sh_rc hub_fixtures_apply(struct sh_hub *hub, struct fixture *const *fx, const ch
  * Every hub event reaches the listeners after the batch that caused it has committed (a
  * rolled-back operation emits nothing), in emit order, with ids growing by 1 per delivered
  * event. Emitted today: connection (connect/disconnect), telemetry, twin writes, method-call
- * outcomes, C2D queue changes and feedback. Alert and security events are kept for later.
+ * outcomes, C2D queue changes and feedback, security messages and alerts (security.c).
  * What each kind's data holds is in docs/api.md ("Live events").
  */
 enum hub_event_kind {
@@ -475,5 +487,157 @@ bool hub_can_reseed(const struct sh_hub *hub);
  */
 sh_rc hub_reset(struct sh_hub *hub, bool reseed, struct hub_reset_counts *counts,
 		struct iothub_err *err);
+
+
+/* --- security module twins, security messages, alerts (security.c; docs/security.md) ---------- */
+/*
+ * Hub settings of the security room: "security.strict" (true: validate security messages in
+ * secmsg's strict mode; default service mode), HUB_SETTING_SECURITY_AUTOCREATE, and the alert
+ * thresholds "security.alerts.*" of secrules_thresholds_set.
+ */
+#define HUB_SETTING_SECURITY_STRICT "security.strict"
+#define HUB_SECURITY_MODULE_ID "azureiotsecurity"
+
+struct secconfig_drift;
+
+/*
+ * Give a device the security module `azureiotsecurity` (SAS keys generated) with the desired
+ * configuration object of secconfig_default_desired(); an existing module keeps its keys and
+ * gets the default object only when its desired section has no configuration object.
+ * *created (optional): true when the module was created now.
+ * Errors: 404001 no such device; the store's failure (500001).
+ */
+sh_rc hub_security_enable(struct sh_hub *hub, const char *device_id, bool *created,
+			  struct iothub_err *err);
+/*
+ * With security.autoCreateModule on, hub_security_enable for every device lacking the module
+ * (start-up). Off: nothing. *created (optional) counts the modules made.
+ */
+sh_rc hub_security_autocreate_all(struct sh_hub *hub, int64_t *created, struct iothub_err *err);
+
+/* The validation mode (security.strict). */
+bool hub_security_strict(struct sh_hub *hub);
+
+/* One stored security message; strings borrowed for the callback only. */
+struct hub_security_message {
+	int64_t seq;                  /* grows with arrival order */
+	int64_t d2c_seq;              /* the d2c_messages row of the same message */
+	int64_t received_us;          /* hub time of arrival */
+	const char *device_id;
+	const char *module_id;        /* "" for a device connection */
+	const char *agent_id, *agent_version; /* NULL when absent from the body */
+	const char *mode;             /* "service" | "strict": how it was validated */
+	const char *verdict;          /* "valid" | "tolerated" | "invalid" */
+	const char *reasons_json;     /* JSON array of the envelope's reasons */
+	const char *properties_json;  /* {"sys":{...},"app":{...}} as received */
+	const void *body;             /* raw body as received */
+	size_t body_len;
+	int64_t n_events;             /* event rows stored for it */
+};
+
+/* Filters (NULL / 0 = any). Times bound received_us: from_us <= t < to_us (0 = no bound). */
+struct hub_security_message_query {
+	const char *device_id;
+	const char *module_id;        /* "" = the device's own messages */
+	const char *verdict;
+	int64_t from_us, to_us;
+	int64_t after_seq;            /* paging: seq > after_seq */
+	int64_t limit;                /* <= 0: no limit */
+};
+
+/* The messages matching q in seq order; a non-SH_OK callback result stops the walk and is
+ * returned. SH_E_IO when the store fails. */
+sh_rc hub_security_messages_each(struct sh_hub *hub, const struct hub_security_message_query *q,
+				 sh_rc (*fn)(void *arg, const struct hub_security_message *m),
+				 void *arg);
+
+/* One stored security event (one item of a message's Events); strings borrowed. */
+struct hub_security_event {
+	int64_t id;                   /* grows with arrival order */
+	int64_t message_seq;          /* its hub_security_message */
+	int64_t received_us;          /* hub time of arrival */
+	const char *device_id;
+	const char *module_id;
+	const char *agent_id;         /* NULL when absent */
+	const char *event_id;         /* the event's Id; NULL when absent */
+	const char *name, *event_type, *category; /* "" when absent */
+	bool is_empty;
+	const char *timestamp_local;  /* as sent; NULL when absent */
+	bool has_utc;                 /* utc_us is set */
+	int64_t utc_us;               /* the event's UTC instant (secmsg's reading) */
+	const char *payload_json;     /* Payload as normalised by secmsg ("null" when missing) */
+	const char *verdict;          /* "valid" | "tolerated" | "invalid" */
+	const char *reasons_json;     /* JSON array */
+};
+
+/* Filters (NULL / 0 = any); exact, case-sensitive texts. Times bound received_us. */
+struct hub_security_event_query {
+	const char *device_id;
+	const char *module_id;
+	const char *name;             /* e.g. "ProcessCreate" */
+	const char *event_type;       /* Security | Operational | Diagnostic */
+	const char *category;
+	const char *verdict;
+	int64_t from_us, to_us;
+	int64_t after_id;
+	int64_t limit;
+};
+
+sh_rc hub_security_events_each(struct sh_hub *hub, const struct hub_security_event_query *q,
+			       sh_rc (*fn)(void *arg, const struct hub_security_event *e),
+			       void *arg);
+
+/* One stored alert; strings borrowed for the callback only. */
+struct hub_security_alert {
+	int64_t id;                   /* grows with creation order */
+	int64_t created_us;           /* hub time the alert was raised */
+	int64_t time_us;              /* time of its last evidence event (agentSilent: now) */
+	const char *rule;             /* secrules rule name, e.g. "bruteForce" */
+	const char *severity;         /* High | Medium | Low */
+	const char *device_id;
+	const char *module_id;        /* "" for a device connection */
+	const char *evidence_json;    /* JSON array of event ids */
+	const char *description;
+};
+
+/* Filters (NULL / 0 = any). Times bound created_us. */
+struct hub_security_alert_query {
+	const char *device_id;
+	const char *rule;
+	const char *severity;
+	int64_t from_us, to_us;
+	int64_t after_id;
+	int64_t limit;
+};
+
+sh_rc hub_security_alerts_each(struct sh_hub *hub, const struct hub_security_alert_query *q,
+			       sh_rc (*fn)(void *arg, const struct hub_security_alert *a),
+			       void *arg);
+
+/*
+ * Desired vs reported configuration of the device's security module twin, with the payload
+ * of its latest ConfigurationError event (secconfig_drift). *out filled; caller releases with
+ * secconfig_drift_free (also after an error). Errors: 404010 no security module; 500001.
+ */
+sh_rc hub_security_drift(struct sh_hub *hub, const char *device_id, struct secconfig_drift *out,
+			 struct iothub_err *err);
+/* The same as JSON: secconfig_drift_json plus "deviceId", "moduleId". Caller frees. */
+sh_rc hub_security_config_json(struct sh_hub *hub, const char *device_id, struct cJSON **out,
+			       struct iothub_err *err);
+/*
+ * Per-device summary: {"deviceId","hasModule","messages","lastMessageTime" (ISO or null),
+ * "verdicts":{"valid","tolerated","invalid"},"events":{"<Name>":count,...},
+ * "alerts":{"<rule>":count,...},"alertCount","configApplied":bool}. Caller frees.
+ * Errors: 404001 when the device does not exist and never sent a security message.
+ */
+sh_rc hub_security_summary(struct sh_hub *hub, const char *device_id, struct cJSON **out,
+			   struct iothub_err *err);
+/*
+ * The agent-silent rule at hub time, for every (device, module) that sent security messages:
+ * called by the loop's 1 s sweep (it works at most once per HUB_SECURITY_SWEEP_US of hub time).
+ * *raised (optional) counts new alerts. Returns SH_OK or the store's failure.
+ */
+#define HUB_SECURITY_SWEEP_US 5000000
+sh_rc hub_security_sweep(struct sh_hub *hub, int64_t *raised, struct iothub_err *err);
 
 #endif

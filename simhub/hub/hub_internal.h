@@ -5,6 +5,7 @@
 #ifndef SH_HUB_INTERNAL_H
 #define SH_HUB_INTERNAL_H
 
+#include "core/secrules.h"
 #include "hub/hub.h"
 #include "store/store.h"
 
@@ -51,6 +52,12 @@ struct sh_hub {
 	struct hub_metrics metrics;
 	sh_rc (*reseed)(void *ctx, struct sh_hub *hub, struct iothub_err *err);
 	void *reseed_ctx;
+	/* The security room (security.c): settings read once, again after a "security." set. */
+	bool sec_loaded;
+	bool sec_strict;
+	struct secrules_thresholds sec_thresholds;
+	int64_t sec_last_sweep_us;
+	int sec_no_autocreate;        /* > 0 while fixtures apply (they auto-create at their end) */
 };
 
 struct after_commit {
@@ -108,6 +115,22 @@ void hub_emit(struct sh_hub *hub, enum hub_event_kind kind, int label, const cha
 /* Add "body" to o: the text when it is UTF-8 without NUL, else base64 plus
  * "bodyEncoding":"base64". False when out of memory. */
 bool hub_event_add_body(struct cJSON *o, const void *body, size_t len);
+
+/* --- security.c --- */
+/*
+ * Inside hub_telemetry's operation: validate and store a message marked as a security message
+ * (d2c row `d2c_seq` already written, `sys` stamped), raise alerts, emit HUB_EV_SECURITY (and
+ * HUB_EV_ALERT per new alert). Returns SH_OK or a store failure with err set.
+ */
+sh_rc hub_security_ingest(struct sh_hub *hub, const char *device_id, const char *module_id,
+			  const struct cJSON *sys, const struct cJSON *app, const void *body,
+			  size_t len, int64_t d2c_seq, struct iothub_err *err);
+/* A device was just created: give it the security module when security.autoCreateModule is on
+ * (not while fixtures apply). */
+sh_rc hub_security_on_device_created(struct sh_hub *hub, const char *device_id,
+				     struct iothub_err *err);
+/* Forget the cached security settings (hub_set_setting of a "security." key). */
+void hub_security_settings_changed(struct sh_hub *hub);
 
 /* If-Match (quoted, W/, "*" tolerated; NULL or empty match anything) against an etag. */
 int hub_etag_matches(const char *if_match, const char *etag);

@@ -214,6 +214,8 @@ sh_rc hub_identity_create(struct sh_hub *hub, const struct sh_identity *req,
 	if (rc != SH_OK)
 		return rc;
 	rc = do_create(hub, req, out, err);
+	if (rc == SH_OK && !req->module_id[0])
+		rc = hub_security_on_device_created(hub, req->device_id, err);
 	return hub_op_end(hub, rc, err);
 }
 

@@ -125,6 +125,12 @@ sh_rc hub_fault_add(struct hub_sessions *reg, const char *device_id, const char 
 		    const struct hub_fault *f);
 /* Remove every fault of an identity (nothing happens when it has none). */
 void hub_fault_clear(struct hub_sessions *reg, const char *device_id, const char *module_id);
+/*
+ * The hub clock jumped forward by delta_us (the scenario runner's virtual clock): move every
+ * session's transport timers (CONNECT deadline, keep-alive) along, so a jump expires tokens,
+ * TTLs and method timeouts but not connections that keep talking on the real clock.
+ */
+void hub_sessions_clock_jumped(struct hub_sessions *reg, int64_t delta_us);
 /* Number of faults currently set over every identity (expired ones are dropped by the sweep). */
 size_t hub_fault_count(const struct hub_sessions *reg);
 /*

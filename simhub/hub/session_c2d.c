@@ -13,6 +13,7 @@
 
 #include "core/hub_topic.h"
 #include "core/msg_props.h"
+#include "hub/hub_internal.h"
 #include "hub/session_internal.h"
 
 /* An MQTT lock lasts until PUBACK or disconnect; this only bounds a lost one. */
@@ -23,6 +24,26 @@ static uint16_t next_packet_id(struct hub_session *s)
 	if (++s->next_pid == 0)
 		s->next_pid = 1;
 	return s->next_pid;
+}
+
+/* The session event of a message sent to the device: its id, properties and body. */
+static void c2d_event(struct hub_session *s, const struct hub_c2d_msg *m)
+{
+	cJSON *ev = session_event_new(s, "c2d");
+	if (!ev)
+		return;
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(m->sys, "message-id");
+	if (cJSON_IsString(id))
+		cJSON_AddStringToObject(ev, "messageId", id->valuestring);
+	cJSON_AddItemToObject(ev, "systemProperties",
+			      m->sys ? cJSON_Duplicate(m->sys, 1) : cJSON_CreateObject());
+	cJSON_AddItemToObject(ev, "properties",
+			      m->app ? cJSON_Duplicate(m->app, 1) : cJSON_CreateObject());
+	if (!hub_event_add_body(ev, m->body, m->len)) {
+		cJSON_Delete(ev);
+		return;
+	}
+	session_emit(s, ev);
 }
 
 void session_c2d_pump(struct hub_session *s)
@@ -49,6 +70,8 @@ void session_c2d_pump(struct hub_session *s)
 		}
 		uint16_t pid = s->c2d_qos ? next_packet_id(s) : 0;
 		int sent = session_publish(s, topic, m.body, m.len, s->c2d_qos, pid);
+		if (sent == 0)
+			c2d_event(s, &m);
 		if (s->c2d_qos == 0 || sent != 0) {
 			hub_c2d_settle(s->hub, s->device_id, m.lock_token,
 				       sent == 0 ? HUB_C2D_COMPLETE : HUB_C2D_RELEASE, &err);

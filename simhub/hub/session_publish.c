@@ -131,6 +131,64 @@ static bool twin_fault(struct hub_session *s, unsigned op, struct sh_span rid)
 	return true;
 }
 
+/*
+ * The session event of a twin request (twin.get or twin.reported; `serve --record`): its $rid
+ * (absent when the request had none), the patch when there is one, and the answer: status,
+ * and version when it is >= 0 (the reported $version).
+ */
+static void twin_event(struct hub_session *s, const char *op, const struct hub_topic *t,
+		       const cJSON *patch, int status, int64_t version)
+{
+	cJSON *ev = session_event_new(s, op);
+	if (!ev)
+		return;
+	char *rid = t->has_rid ? malloc(t->rid.len + 1) : NULL;
+	if (rid) {
+		sh_span_copy(t->rid, rid, t->rid.len + 1);
+		cJSON_AddStringToObject(ev, "rid", rid);
+		free(rid);
+	}
+	if (patch)
+		cJSON_AddItemToObject(ev, "patch", cJSON_Duplicate(patch, 1));
+	cJSON_AddNumberToObject(ev, "status", status);
+	if (version >= 0)
+		cJSON_AddNumberToObject(ev, "version", (double)version);
+	session_emit(s, ev);
+}
+
+/*
+ * The session event of a method answer: the $rid it names, the device's status and its body
+ * as JSON (a body that is not JSON as a JSON string; none when empty). Emitted whether or not
+ * a call waits for it: the device sent it.
+ */
+static void method_response_event(struct hub_session *s, const struct hub_topic *t,
+				  const struct mqtt_publish *pub)
+{
+	cJSON *ev = session_event_new(s, "method.response");
+	if (!ev)
+		return;
+	char *rid = malloc(t->rid.len + 1);
+	if (rid) {
+		sh_span_copy(t->rid, rid, t->rid.len + 1);
+		cJSON_AddStringToObject(ev, "rid", rid);
+		free(rid);
+	}
+	cJSON_AddNumberToObject(ev, "status", t->status);
+	if (pub->payload.len) {
+		cJSON *p = cJSON_ParseWithLength((const char *)pub->payload.ptr, pub->payload.len);
+		char *txt = p ? NULL : malloc(pub->payload.len + 1);
+		if (txt) {
+			memcpy(txt, pub->payload.ptr, pub->payload.len);
+			txt[pub->payload.len] = '\0';
+			p = cJSON_CreateString(txt);
+			free(txt);
+		}
+		if (p)
+			cJSON_AddItemToObject(ev, "payload", p);
+	}
+	session_emit(s, ev);
+}
+
 static void on_twin_get(struct hub_session *s, const struct mqtt_publish *pub, const struct hub_topic *t)
 {
 	puback(s, pub);   /* hub_topic_parse_publish refuses a GET without $rid */
@@ -140,8 +198,12 @@ static void on_twin_get(struct hub_session *s, const struct mqtt_publish *pub, c
 	struct iothub_err err;
 	if (hub_twin_device_view(s->hub, s->device_id, s->module_id, &view, &err) != SH_OK) {
 		twin_answer(s, iothub_error_http_status(err.code), t->rid, -1, NULL, &err);
+		twin_event(s, "twin.get", t, NULL, iothub_error_http_status(err.code), -1);
 		return;
 	}
+	const cJSON *rv = cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(view, "reported"), "$version");
+	int64_t version = cJSON_IsNumber(rv) ? (int64_t)rv->valuedouble : -1;
 	char *text = cJSON_PrintUnformatted(view);
 	cJSON_Delete(view);
 	if (!text) {
@@ -150,6 +212,7 @@ static void on_twin_get(struct hub_session *s, const struct mqtt_publish *pub, c
 	}
 	twin_answer(s, 200, t->rid, -1, text, NULL);
 	cJSON_free(text);
+	twin_event(s, "twin.get", t, NULL, 200, version);
 }
 
 static void on_twin_patch(struct hub_session *s, const struct mqtt_publish *pub,
@@ -168,12 +231,14 @@ static void on_twin_patch(struct hub_session *s, const struct mqtt_publish *pub,
 	int64_t version = 0;
 	struct iothub_err err;
 	sh_rc rc = hub_twin_patch_reported(s->hub, s->device_id, s->module_id, patch, &version, &err);
-	cJSON_Delete(patch);
 	if (rc != SH_OK) {
 		twin_answer(s, iothub_error_http_status(err.code), t->rid, -1, NULL, &err);
-		return;
+		twin_event(s, "twin.reported", t, patch, iothub_error_http_status(err.code), -1);
+	} else {
+		twin_answer(s, 204, t->rid, version, NULL, NULL);
+		twin_event(s, "twin.reported", t, patch, 204, version);
 	}
-	twin_answer(s, 204, t->rid, version, NULL, NULL);
+	cJSON_Delete(patch);
 }
 
 void session_on_publish(struct hub_session *s, const struct mqtt_raw *p)
@@ -205,6 +270,7 @@ void session_on_publish(struct hub_session *s, const struct mqtt_raw *p)
 		return;
 	case HUB_TOPIC_METHOD_RESPONSE:
 		puback(s, &pub);
+		method_response_event(s, &t, &pub);
 		session_method_answer(s, (const char *)t.rid.ptr, t.rid.len, t.status, pub.payload.ptr,
 				      pub.payload.len);
 		return;

@@ -159,6 +159,14 @@ size_t hub_fault_count(const struct hub_sessions *reg)
 	return reg->n_faults;
 }
 
+void hub_sessions_clock_jumped(struct hub_sessions *reg, int64_t delta_us)
+{
+	for (struct hub_session *s = reg->all; s; s = s->next) {
+		s->opened_us += delta_us;
+		s->last_rx_us += delta_us;
+	}
+}
+
 bool hub_sessions_drop(struct hub_sessions *reg, const char *device_id, const char *module_id,
 		       const char *reason)
 {
@@ -248,6 +256,7 @@ void hub_sessions_tick(struct hub_sessions *reg)
 		session_tick(s, now);
 	if (reg->waiting)
 		serve_waiting(reg);
+	hub_security_sweep(reg->hub, NULL, NULL); /* agent-silent alerts (security.c) */
 }
 
 /* A desired change: push it to the identity's session if it subscribed (§3.4; not queued). */
@@ -268,6 +277,14 @@ static void on_desired(void *ctx, const char *device_id, const char *module_id, 
 		session_publish(s, topic, body, strlen(body), 0, 0);
 		cJSON_free(body);
 	}
+	cJSON *ev = session_event_new(s, "twin.desired");   /* the patch without $version */
+	cJSON *patch = ev ? cJSON_Duplicate(delta, 1) : NULL;
+	if (patch) {
+		cJSON_DeleteItemFromObjectCaseSensitive(patch, "$version");
+		cJSON_AddItemToObject(ev, "patch", patch);
+		cJSON_AddNumberToObject(ev, "version", v->valuedouble);
+	}
+	session_emit(s, ev);
 }
 
 /* A message was queued (or returned to the queue): the device's session may take it now. */
@@ -303,6 +320,14 @@ static sh_rc send_method(struct hub_session *s, const char *method, const char *
 	pm->next = s->methods;
 	s->methods = pm;
 	session_publish(s, topic, body, strlen(body), 0, 0);
+	cJSON *ev = session_event_new(s, "method.request");
+	if (ev) {
+		cJSON_AddStringToObject(ev, "rid", pm->rid);
+		cJSON_AddStringToObject(ev, "name", method);
+		cJSON *payload = cJSON_Parse(body);
+		cJSON_AddItemToObject(ev, "payload", payload ? payload : cJSON_CreateNull());
+	}
+	session_emit(s, ev);
 	return SH_OK;
 }
 

@@ -250,6 +250,14 @@ static unsigned rights_for(const struct rest_route *r, enum rest_method m)
 		return SH_RIGHT_REGISTRY_READ | SH_RIGHT_SERVICE_CONNECT;
 	case ROUTE_SIMHUB_RESET:
 		return SH_RIGHT_REGISTRY_WRITE;
+	case ROUTE_SIMHUB_SEC_MESSAGES:
+	case ROUTE_SIMHUB_SEC_EVENTS:
+	case ROUTE_SIMHUB_SEC_ALERTS:
+	case ROUTE_SIMHUB_SEC_SUMMARY:
+	case ROUTE_SIMHUB_SEC_CONFIG:
+		return SH_RIGHT_REGISTRY_READ | SH_RIGHT_SERVICE_CONNECT;
+	case ROUTE_SIMHUB_SEC_ENABLE:
+		return SH_RIGHT_REGISTRY_WRITE;
 	}
 	return 0;
 }
@@ -340,6 +348,12 @@ int rest_handle(struct rest_ctx *rc, const struct rest_request *req, struct rest
 			return 1;
 		return rest_device_api(rc, &route, &t, req, resp);
 	}
+	/* The security agents' device-identity bootstrap (security-agent.md §2.3): a device-key
+	 * token (sr the bare host, no skn) may read the modules of its own device. */
+	if (route.id == ROUTE_MODULE && req->method == REST_GET && req->authorization &&
+	    hub_auth_device_token(rc->hub, t.device_id, req->authorization,
+				  strlen(req->authorization)) == HUB_AUTH_OK)
+		return rest_devices(rc, &route, &t, req, resp);
 	enum hub_auth_result ar = req->authorization
 		? hub_auth_service(rc->hub, req->authorization, strlen(req->authorization),
 				   rights_for(&route, req->method), NULL)
@@ -377,6 +391,13 @@ int rest_handle(struct rest_ctx *rc, const struct rest_request *req, struct rest
 	case ROUTE_SIMHUB_RESET:
 	case ROUTE_SIMHUB_FEEDBACK:
 		return rest_simhub(rc, &route, &t, req, resp);
+	case ROUTE_SIMHUB_SEC_MESSAGES:
+	case ROUTE_SIMHUB_SEC_EVENTS:
+	case ROUTE_SIMHUB_SEC_ALERTS:
+	case ROUTE_SIMHUB_SEC_SUMMARY:
+	case ROUTE_SIMHUB_SEC_CONFIG:
+	case ROUTE_SIMHUB_SEC_ENABLE:
+		return rest_security(rc, &route, &t, req, resp);
 	default:
 		return rest_devices(rc, &route, &t, req, resp);
 	}

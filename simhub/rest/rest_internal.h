@@ -84,6 +84,9 @@ int rest_device_api(struct rest_ctx *rc, const struct rest_route *route,
  */
 int rest_simhub(struct rest_ctx *rc, const struct rest_route *route, const struct rest_target *t,
 		const struct rest_request *req, struct rest_response *resp);
+/* simhub's security API under /simhub/v1/security (rest_security.c); caller checked auth. */
+int rest_security(struct rest_ctx *rc, const struct rest_route *route, const struct rest_target *t,
+		  const struct rest_request *req, struct rest_response *resp);
 
 /*
  * Copy the value of query argument `name` (borrowed, exact case) into buf (cap bytes,

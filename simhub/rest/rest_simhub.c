@@ -16,6 +16,7 @@
 
 #include "core/base64.h"
 #include "core/isotime.h"
+#include "core/utf8.h"
 #include "hub/session_internal.h"   /* session_fail: reset closes the sessions it orphans */
 #include "rest/rest_internal.h"
 #include "store/store.h"
@@ -37,52 +38,6 @@ struct list_args {
 	int64_t after;            /* the continuation: the last seq or id already given */
 	int64_t limit;
 };
-
-/*
- * Strict UTF-8 check (no overlong forms, no surrogates, nothing past U+10FFFF) that also
- * refuses NUL, since a body goes into a C string: such bodies are sent as base64.
- */
-static bool utf8_text(const uint8_t *s, size_t len)
-{
-	size_t i = 0;
-	while (i < len) {
-		uint8_t c = s[i];
-		size_t n;
-		uint32_t cp, min;
-		if (c == 0)
-			return false;
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if ((c & 0xE0) == 0xC0) {
-			n = 1;
-			cp = c & 0x1Fu;
-			min = 0x80;
-		} else if ((c & 0xF0) == 0xE0) {
-			n = 2;
-			cp = c & 0x0Fu;
-			min = 0x800;
-		} else if ((c & 0xF8) == 0xF0) {
-			n = 3;
-			cp = c & 0x07u;
-			min = 0x10000;
-		} else {
-			return false;
-		}
-		if (len - i - 1 < n)
-			return false;
-		for (size_t k = 1; k <= n; k++) {
-			if ((s[i + k] & 0xC0) != 0x80)
-				return false;
-			cp = (cp << 6) | (s[i + k] & 0x3Fu);
-		}
-		if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-			return false;
-		i += n + 1;
-	}
-	return true;
-}
 
 /* A non-negative decimal int64 with no sign, space or junk; false otherwise. */
 static bool parse_count(const char *s, int64_t *out)
@@ -176,7 +131,7 @@ static bool add_body(cJSON *o, const void *body, size_t len)
 {
 	const uint8_t *b = body ? body : (const uint8_t *)"";
 	bool ok;
-	if (utf8_text(b, len)) {
+	if (utf8_valid(b, len, UTF8_NUL_REFUSE)) {
 		char *t = malloc(len + 1);
 		if (!t)
 			return false;
@@ -346,7 +301,15 @@ static int list_messages(struct rest_ctx *rc, const struct rest_request *req,
 	}
 	if (colon)
 		*colon = '\0';
+	char inc[8];
+	r = rest_query_get(req, "includeSecurity", inc, sizeof inc);
+	if (r < 0 || (r > 0 && strcmp(inc, "true") != 0 && strcmp(inc, "false") != 0)) {
+		rest_error_code(resp, IOTHUB_ARGUMENT_INVALID, legacy,
+				"includeSecurity must be true or false");
+		return 1;
+	}
 	struct sh_d2c_query q = {
+		.include_security = r > 0 && strcmp(inc, "true") == 0,
 		.device_id = a.has_device ? a.device_id : NULL,
 		.module_id = a.has_module ? a.module_id : NULL,
 		.from_us = a.from_us,

@@ -290,6 +290,90 @@ static const char *const migration_5[] = {
 	NULL,
 };
 
+/*
+ * Version 6: security ingestion (security-agent.md §3-§5, docs/security.md). Each message keeps
+ * its properties, raw body, the validation mode and verdict with the reasons (JSON array); each
+ * event its agent id, verdict and reasons. security_alerts holds the alerts of the built-in
+ * rules; dedupe_key (rule, device, module, first evidence) makes a rule fire once per evidence.
+ */
+static const char *const migration_6[] = {
+	"ALTER TABLE security_messages ADD COLUMN properties TEXT NOT NULL DEFAULT '{}';\n",
+	"ALTER TABLE security_messages ADD COLUMN body BLOB;\n",
+	"ALTER TABLE security_messages ADD COLUMN mode TEXT NOT NULL DEFAULT 'service';\n",
+	"ALTER TABLE security_messages ADD COLUMN verdict TEXT NOT NULL DEFAULT 'valid'\n"
+	"	CHECK (verdict IN ('valid', 'tolerated', 'invalid'));\n",
+	"ALTER TABLE security_messages ADD COLUMN reasons TEXT NOT NULL DEFAULT '[]';\n",
+	"ALTER TABLE security_messages ADD COLUMN n_events INTEGER NOT NULL DEFAULT 0;\n",
+	"ALTER TABLE security_events ADD COLUMN agent_id TEXT;\n",
+	"ALTER TABLE security_events ADD COLUMN verdict TEXT NOT NULL DEFAULT 'valid'\n"
+	"	CHECK (verdict IN ('valid', 'tolerated', 'invalid'));\n",
+	"ALTER TABLE security_events ADD COLUMN reasons TEXT NOT NULL DEFAULT '[]';\n",
+	"CREATE INDEX security_messages_by_time ON security_messages (received_us);\n",
+	"CREATE INDEX security_events_by_name_time ON security_events (name, received_us);\n",
+	"CREATE INDEX security_events_by_type_time ON security_events (event_type, received_us);\n",
+	"CREATE INDEX security_events_by_time ON security_events (received_us);\n",
+	"CREATE INDEX security_events_by_device_utc\n"
+	"	ON security_events (device_id, name, timestamp_utc_us);\n",
+	"CREATE TABLE security_alerts (\n"
+	"	id          INTEGER PRIMARY KEY,\n"
+	"	created_us  INTEGER NOT NULL,\n"
+	"	time_us     INTEGER NOT NULL,\n"
+	"	rule        TEXT NOT NULL,\n"
+	"	severity    TEXT NOT NULL CHECK (severity IN ('High', 'Medium', 'Low')),\n"
+	"	device_id   TEXT NOT NULL,\n"
+	"	module_id   TEXT NOT NULL DEFAULT '',\n"
+	"	evidence    TEXT NOT NULL DEFAULT '[]',\n"  /* JSON array of event ids */
+	"	description TEXT NOT NULL DEFAULT '',\n"
+	"	dedupe_key  TEXT NOT NULL UNIQUE\n"
+	");\n",
+	"CREATE INDEX security_alerts_by_device_time ON security_alerts (device_id, created_us);\n",
+	"CREATE VIEW security_events_view AS\n"
+	"	SELECT id, message_id, device_id, module_id,\n"
+	"	       strftime('%Y-%m-%dT%H:%M:%fZ', received_us / 1e6, 'unixepoch') AS received_at,\n"
+	"	       agent_id, event_id, name, event_type, category, timestamp_local,\n"
+	"	       strftime('%Y-%m-%dT%H:%M:%fZ', timestamp_utc_us / 1e6, 'unixepoch') AS utc_at,\n"
+	"	       verdict, reasons, payload\n"
+	"	FROM security_events;\n",
+	NULL,
+};
+
+/*
+ * Version 7: security ingestion at the speed of telemetry (bench/README.md, secmsg_bench).
+ * - A security message's raw body and properties live once, in its d2c_messages row: new
+ *   rows leave security_messages.body NULL and the store reads both through d2c_seq (rows
+ *   written before version 7 keep their own copy and are read as they are).
+ * - security_events keeps the indexes the API's questions use (device + time, name + time,
+ *   type + time, and message for the foreign key) and drops three that nothing needs any more.
+ * - login_failures counts a Login event's payload items with Result "Fail": the brute-force
+ *   look-back reads only those, through a partial index, instead of every stored Login.
+ * - security_agents holds each sending (device, module)'s last message time and count, so the
+ *   agent-silent sweep and summaries no longer group the whole security_messages table.
+ */
+static const char *const migration_7[] = {
+	"ALTER TABLE security_events ADD COLUMN login_failures INTEGER NOT NULL DEFAULT 0;\n",
+	"UPDATE security_events SET login_failures =\n"
+	"	(SELECT count(*) FROM json_each(security_events.payload)\n"
+	"	 WHERE json_extract(json_each.value, '$.Result') = 'Fail')\n"
+	"	WHERE name = 'Login' AND json_valid(payload) AND json_type(payload) = 'array';\n",
+	"DROP INDEX security_events_by_device_name_time;\n",
+	"DROP INDEX security_events_by_time;\n",
+	"DROP INDEX security_events_by_device_utc;\n",
+	"CREATE INDEX security_events_by_device_time ON security_events (device_id, received_us);\n",
+	"CREATE INDEX security_events_login_failures\n"
+	"	ON security_events (device_id, timestamp_utc_us) WHERE login_failures > 0;\n",
+	"CREATE TABLE security_agents (\n"
+	"	device_id  TEXT NOT NULL,\n"
+	"	module_id  TEXT NOT NULL DEFAULT '',\n"
+	"	last_us    INTEGER NOT NULL,\n"
+	"	messages   INTEGER NOT NULL DEFAULT 0,\n"
+	"	PRIMARY KEY (device_id, module_id)\n"
+	") WITHOUT ROWID;\n",
+	"INSERT INTO security_agents (device_id, module_id, last_us, messages)\n"
+	"	SELECT device_id, module_id, max(received_us), count(*) FROM security_messages\n"
+	"	GROUP BY device_id, module_id;\n",
+	NULL,
+};
+
 /* migrations[N] brings user_version N-1 to N. */
 static const char *const *const migrations[] = {
 	NULL,            /* version 0: the empty file */
@@ -298,6 +382,8 @@ static const char *const *const migrations[] = {
 	migration_3,
 	migration_4,
 	migration_5,
+	migration_6,
+	migration_7,
 };
 
 int store_schema_version(void)

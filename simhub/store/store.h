@@ -220,6 +220,8 @@ struct sh_d2c_query {
 	const char *prop_value;
 	int64_t after_seq;
 	int64_t limit;
+	bool include_security;        /* false: leave out security messages (interface id
+				       * urn:azureiot:Security:SecurityAgent:1, security-agent §3.1) */
 };
 /*
  * The messages matching q (borrowed) in seq order, handed to fn as in store_d2c_each.
@@ -428,6 +430,7 @@ sh_rc store_c2d_each_expiring(struct sh_store *st, const char *device_id, int64_
 struct sh_store_reset_counts {
 	int64_t devices, modules, twins, d2c_messages, c2d_messages, c2d_feedback;
 	int64_t connection_events, method_calls, security_messages;
+	int64_t security_alerts;
 };
 /*
  * Empty the hub's data: identities, twins, device-to-cloud and security messages, the c2d queue
@@ -438,5 +441,111 @@ sh_rc store_reset(struct sh_store *st, struct sh_store_reset_counts *counts);
 
 /* The SQLite library's version text ("3.40.1"), static. */
 const char *store_sqlite_version(void);
+
+
+/* --- security messages, events and alerts (store_security.c, migration 6) ------------------- */
+/* One security message (strings borrowed: for the call, or for the callback only when read). */
+struct sh_sec_message_row {
+	int64_t seq;                  /* ignored by insert */
+	int64_t d2c_seq;              /* the d2c_messages row; 0 = none */
+	int64_t received_us;
+	const char *device_id;
+	const char *module_id;        /* "" or NULL for a device */
+	const char *agent_id, *agent_version, *schema_version; /* NULL when absent */
+	const char *mode;             /* "service" | "strict" */
+	const char *verdict;          /* "valid" | "tolerated" | "invalid" */
+	const char *reasons_json;     /* JSON array text; NULL = [] */
+	const char *error;            /* first reason of an invalid message, NULL otherwise */
+	const char *properties_json;  /* JSON object text; NULL = {} */
+	const void *body;
+	size_t body_len;
+	int64_t n_events;
+};
+/* SH_E_INVALID for an empty device id or a verdict outside the list. */
+sh_rc store_sec_message_insert(struct sh_store *st, const struct sh_sec_message_row *row,
+			       int64_t *seq_out);
+
+/* One security event. */
+struct sh_sec_event_row {
+	int64_t id;                   /* ignored by insert */
+	int64_t message_seq;
+	int64_t received_us;
+	const char *device_id, *module_id, *agent_id;
+	const char *event_id, *name, *event_type, *category; /* name never NULL when read */
+	bool is_empty;
+	const char *payload_schema_version;
+	const char *timestamp_local;
+	bool has_utc;
+	int64_t utc_us;
+	const char *payload_json;     /* NULL = [] */
+	const char *verdict;
+	const char *reasons_json;
+};
+sh_rc store_sec_event_insert(struct sh_store *st, const struct sh_sec_event_row *row,
+			     int64_t *id_out);
+
+/* Message filters: NULL texts and 0 bounds mean any; from_us <= received_us < to_us. */
+struct sh_sec_message_query {
+	const char *device_id, *module_id, *verdict;
+	int64_t from_us, to_us;
+	int64_t after_seq;
+	int64_t limit;
+};
+sh_rc store_sec_message_query(struct sh_store *st, const struct sh_sec_message_query *q,
+			      sh_rc (*fn)(void *arg, const struct sh_sec_message_row *row),
+			      void *arg);
+
+/*
+ * Event filters as above, plus utc bounds (utc_from_us <= utc_us <= utc_to_us; 0 = any).
+ * newest_first: the rules' indexed look-back: device_id, name and both utc bounds are then
+ * required (the other filters are ignored), descending id order, after_id means "id < after_id"
+ * (0: from the newest).
+ */
+struct sh_sec_event_query {
+	const char *device_id, *module_id, *name, *event_type, *category, *verdict;
+	int64_t from_us, to_us;
+	int64_t utc_from_us, utc_to_us;
+	int64_t after_id;
+	int64_t limit;
+	bool newest_first;
+};
+sh_rc store_sec_event_query(struct sh_store *st, const struct sh_sec_event_query *q,
+			    sh_rc (*fn)(void *arg, const struct sh_sec_event_row *row), void *arg);
+
+/* One alert. */
+struct sh_sec_alert_row {
+	int64_t id;                   /* ignored by insert */
+	int64_t created_us, time_us;
+	const char *rule, *severity, *device_id, *module_id;
+	const char *evidence_json;    /* NULL = [] */
+	const char *description;
+};
+/*
+ * Insert unless an alert with the same dedupe_key exists. *inserted (optional) says which;
+ * *id_out (optional) gets the new id (0 when not inserted).
+ */
+sh_rc store_sec_alert_insert(struct sh_store *st, const struct sh_sec_alert_row *row,
+			     const char *dedupe_key, bool *inserted, int64_t *id_out);
+/* Alert filters: NULL / 0 = any; times bound created_us. */
+struct sh_sec_alert_query {
+	const char *device_id, *rule, *severity;
+	int64_t from_us, to_us;
+	int64_t after_id;
+	int64_t limit;
+};
+sh_rc store_sec_alert_query(struct sh_store *st, const struct sh_sec_alert_query *q,
+			    sh_rc (*fn)(void *arg, const struct sh_sec_alert_row *row), void *arg);
+/* Does an alert with this dedupe key exist? */
+sh_rc store_sec_alert_exists(struct sh_store *st, const char *dedupe_key, bool *exists);
+
+/* Counts for summaries, by group: what = "event-name", "message-verdict", "alert-rule";
+ * device_id NULL for all devices. fn gets each group's key and count. */
+sh_rc store_sec_count_by(struct sh_store *st, const char *what, const char *device_id,
+			 sh_rc (*fn)(void *arg, const char *key, int64_t count), void *arg);
+/* The time of the last security message of every (device, module), or of one device. */
+sh_rc store_sec_last_messages(struct sh_store *st, const char *device_id,
+			      sh_rc (*fn)(void *arg, const char *device_id, const char *module_id,
+					  int64_t last_us, int64_t count),
+			      void *arg);
 
 #endif

@@ -16,6 +16,7 @@
 #include <sqlite3.h>
 
 #include "store/store.h"
+#include "store/store_internal.h"
 
 /* PRAGMA application_id of a simhub file, "SIMH"; migration 1 writes the same number. */
 #define STORE_APPLICATION_ID 0x53494D48
@@ -196,6 +197,8 @@ static const char *const stmt_sql[S_COUNT] = {
 			"WHERE key = ?6 AND type = 'text' AND value = ?7) "
 			"OR EXISTS (SELECT 1 FROM json_each(system_properties) "
 			"WHERE key = ?6 AND type = 'text' AND value = ?7)) "
+			"AND (?9 OR interface_id IS NULL "
+			"OR interface_id <> 'urn:azureiot:Security:SecurityAgent:1') "
 			"ORDER BY seq LIMIT ?8",
 	[S_CONN_EVENT_QUERY] = "SELECT id, device_id, module_id, at_us, event, reason "
 			       "FROM connection_events WHERE id > ?1 "
@@ -258,6 +261,7 @@ struct sh_store {
 	int op_depth;              /* open savepoints */
 	int op_owns_batch;         /* the outermost op opened the batch and commits it */
 	char errmsg[256];
+	sqlite3_stmt *sec_stmt[STORE_SEC_STMTS]; /* store_security.c's, prepared on first use */
 };
 
 static const char *const status_names[] = { "enabled", "disabled" };
@@ -642,6 +646,8 @@ static void close_all(struct sh_store *st)
 {
 	for (int i = 0; i < S_COUNT; i++)
 		sqlite3_finalize(st->stmt[i]);
+	for (int i = 0; i < STORE_SEC_STMTS; i++)
+		sqlite3_finalize(st->sec_stmt[i]);
 	sqlite3_close_v2(st->db);
 	free(st);
 }
@@ -1471,6 +1477,7 @@ sh_rc store_d2c_query(struct sh_store *st, const struct sh_d2c_query *q,
 	bind_text(s, 6, q->prop_name);
 	bind_text(s, 7, q->prop_value);
 	sqlite3_bind_int64(s, 8, q->limit > 0 ? q->limit : -1);
+	sqlite3_bind_int(s, 9, q->include_security ? 1 : 0);
 	return walk(st, s, "store_d2c_query", d2c_row, &w);
 }
 
@@ -2024,6 +2031,7 @@ static const struct {
 	{"DELETE FROM method_calls", offsetof(struct sh_store_reset_counts, method_calls)},
 	{"DELETE FROM security_messages", offsetof(struct sh_store_reset_counts, security_messages)},
 	{"DELETE FROM security_events", offsetof(struct sh_store_reset_counts, security_messages)},
+	{"DELETE FROM security_alerts", offsetof(struct sh_store_reset_counts, security_alerts)},
 };
 
 sh_rc store_reset(struct sh_store *st, struct sh_store_reset_counts *counts)
@@ -2044,4 +2052,31 @@ sh_rc store_reset(struct sh_store *st, struct sh_store_reset_counts *counts)
 	if (counts)
 		*counts = local;
 	return SH_OK;
+}
+
+/* ---- for the store's other files (store_internal.h) --------------------------------------- */
+
+sqlite3 *store_internal_db(struct sh_store *st)
+{
+	return st->db;
+}
+
+sqlite3_stmt **store_internal_sec_stmts(struct sh_store *st)
+{
+	return st->sec_stmt;
+}
+
+sh_rc store_internal_fail(struct sh_store *st, const char *what)
+{
+	return db_fail(st, sqlite3_extended_errcode(st->db), what);
+}
+
+void store_internal_set_err(struct sh_store *st, const char *what)
+{
+	set_err(st, "%s", what);
+}
+
+sh_rc store_internal_write_guard(struct sh_store *st)
+{
+	return write_guard(st);
 }

@@ -1,0 +1,417 @@
+/*
+ * cmd_security.c: `simhub security ...` (issue 5): enable the security module of a device, list
+ * stored security messages, events and alerts, show a device's summary and its configuration
+ * drift. Through the running hub's API (/simhub/v1/security) when one answers, else on the
+ * database file with the same hub calls the API makes. It never validates messages itself.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "app/cli.h"
+#include "core/isotime.h"
+#include "store/store.h"
+
+static const char *jstr(const cJSON *o, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* The three lists: their API path, answer key and filters (option -> query argument). */
+enum list_kind { LIST_EVENTS, LIST_MESSAGES, LIST_ALERTS };
+
+static const char *const list_path[] = {"events", "messages", "alerts"};
+
+static const struct {
+	const char *opt, *arg;
+} filters[] = {
+	{"device", "deviceId"}, {"module", "moduleId"}, {"name", "name"}, {"type", "type"},
+	{"category", "category"}, {"verdict", "verdict"}, {"rule", "rule"},
+	{"severity", "severity"},
+};
+
+/* Append "&name=value" (value percent-encoded) to q; -1 when it does not fit. */
+static int add_arg(char *q, size_t cap, const char *name, const char *value)
+{
+	char enc[3 * 512 + 1];
+	if (cli_url_encode(value, enc, sizeof enc))
+		return -1;
+	size_t len = strlen(q);
+	int n = snprintf(q + len, cap - len, "%s%s=%s", len ? "&" : "?", name, enc);
+	return n < 0 || (size_t)n >= cap - len ? -1 : 0;
+}
+
+/* --since as hub time (microseconds), 0 when absent; -1 when malformed (printed). */
+static int since_opt(struct cli_ctx *ctx, int64_t *from)
+{
+	*from = 0;
+	const char *s = cli_opt(ctx, "since");
+	if (!s)
+		return 0;
+	if (cli_parse_since(s, cli_now_us(), from) != 0) {
+		cli_error(CLI_USAGE, "--since takes a duration (90s, 10m, 2h, 7d) or an ISO 8601 time");
+		return -1;
+	}
+	return 0;
+}
+
+/* One item as one line for people. */
+static void print_line(enum list_kind k, const cJSON *o)
+{
+	const char *dev = jstr(o, "deviceId"), *mod = jstr(o, "moduleId");
+	char who[2 * SH_ID_MAX + 2];
+	snprintf(who, sizeof who, "%s%s%s", dev ? dev : "?", mod ? "/" : "", mod ? mod : "");
+	if (k == LIST_ALERTS) {
+		printf("%s  %-6s %-18s %-24s %s\n", jstr(o, "createdTimeUtc"), jstr(o, "severity"),
+		       jstr(o, "rule"), who, jstr(o, "description"));
+		return;
+	}
+	if (k == LIST_MESSAGES) {
+		const cJSON *n = cJSON_GetObjectItemCaseSensitive(o, "eventCount");
+		printf("%s  %-24s %-9s %d event(s)  agent %s\n", jstr(o, "receivedTimeUtc"), who,
+		       jstr(o, "verdict"), cJSON_IsNumber(n) ? n->valueint : 0,
+		       jstr(o, "agentId") ? jstr(o, "agentId") : "-");
+		return;
+	}
+	char *payload = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(o, "payload"));
+	printf("%s  %-24s %-22s %-9s %s\n", jstr(o, "receivedTimeUtc"), who, jstr(o, "name"),
+	       jstr(o, "verdict"), payload ? payload : "null");
+	cJSON_free(payload);
+}
+
+/* --- the database-file side: the same items the API returns ----------------------------------- */
+
+static void add_time(cJSON *o, const char *name, int64_t us)
+{
+	char when[ISOTIME_BUF];
+	isotime_format(us, when);
+	cJSON_AddStringToObject(o, name, when);
+}
+
+static void add_parsed(cJSON *o, const char *name, const char *text)
+{
+	cJSON *v = text ? cJSON_Parse(text) : NULL;
+	cJSON_AddItemToObject(o, name, v ? v : cJSON_CreateNull());
+}
+
+static sh_rc local_event(void *arg, const struct hub_security_event *e)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "id", (double)e->id);
+	cJSON_AddNumberToObject(o, "messageSeq", (double)e->message_seq);
+	cJSON_AddStringToObject(o, "deviceId", e->device_id);
+	if (e->module_id[0])
+		cJSON_AddStringToObject(o, "moduleId", e->module_id);
+	add_time(o, "receivedTimeUtc", e->received_us);
+	if (e->event_id)
+		cJSON_AddStringToObject(o, "eventId", e->event_id);
+	cJSON_AddStringToObject(o, "name", e->name);
+	cJSON_AddStringToObject(o, "eventType", e->event_type);
+	cJSON_AddStringToObject(o, "category", e->category);
+	if (e->has_utc)
+		add_time(o, "timestampUtc", e->utc_us);
+	add_parsed(o, "payload", e->payload_json);
+	cJSON_AddStringToObject(o, "verdict", e->verdict);
+	add_parsed(o, "reasons", e->reasons_json);
+	cJSON_AddItemToArray(arg, o);
+	return SH_OK;
+}
+
+static sh_rc local_message(void *arg, const struct hub_security_message *m)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "seq", (double)m->seq);
+	cJSON_AddStringToObject(o, "deviceId", m->device_id);
+	if (m->module_id[0])
+		cJSON_AddStringToObject(o, "moduleId", m->module_id);
+	add_time(o, "receivedTimeUtc", m->received_us);
+	if (m->agent_id)
+		cJSON_AddStringToObject(o, "agentId", m->agent_id);
+	cJSON_AddStringToObject(o, "mode", m->mode);
+	cJSON_AddStringToObject(o, "verdict", m->verdict);
+	add_parsed(o, "reasons", m->reasons_json);
+	cJSON_AddNumberToObject(o, "eventCount", (double)m->n_events);
+	cJSON_AddItemToArray(arg, o);
+	return SH_OK;
+}
+
+static sh_rc local_alert(void *arg, const struct hub_security_alert *a)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "id", (double)a->id);
+	cJSON_AddStringToObject(o, "rule", a->rule);
+	cJSON_AddStringToObject(o, "severity", a->severity);
+	cJSON_AddStringToObject(o, "deviceId", a->device_id);
+	if (a->module_id[0])
+		cJSON_AddStringToObject(o, "moduleId", a->module_id);
+	add_time(o, "createdTimeUtc", a->created_us);
+	add_time(o, "timeUtc", a->time_us);
+	add_parsed(o, "evidence", a->evidence_json);
+	cJSON_AddStringToObject(o, "description", a->description);
+	cJSON_AddItemToArray(arg, o);
+	return SH_OK;
+}
+
+/* The list from the database file, filtered like the API. */
+static int local_list(struct cli_ctx *ctx, enum list_kind k, int64_t from, long long limit,
+		      cJSON *out)
+{
+	int rc = cli_open(ctx, false);
+	if (rc)
+		return rc;
+	sh_rc w;
+	if (k == LIST_EVENTS) {
+		struct hub_security_event_query q = {
+			.device_id = cli_opt(ctx, "device"), .module_id = cli_opt(ctx, "module"),
+			.name = cli_opt(ctx, "name"), .event_type = cli_opt(ctx, "type"),
+			.category = cli_opt(ctx, "category"), .verdict = cli_opt(ctx, "verdict"),
+			.from_us = from, .limit = limit,
+		};
+		w = hub_security_events_each(ctx->hub, &q, local_event, out);
+	} else if (k == LIST_MESSAGES) {
+		struct hub_security_message_query q = {
+			.device_id = cli_opt(ctx, "device"), .module_id = cli_opt(ctx, "module"),
+			.verdict = cli_opt(ctx, "verdict"), .from_us = from, .limit = limit,
+		};
+		w = hub_security_messages_each(ctx->hub, &q, local_message, out);
+	} else {
+		struct hub_security_alert_query q = {
+			.device_id = cli_opt(ctx, "device"), .rule = cli_opt(ctx, "rule"),
+			.severity = cli_opt(ctx, "severity"), .from_us = from, .limit = limit,
+		};
+		w = hub_security_alerts_each(ctx->hub, &q, local_alert, out);
+	}
+	if (w != SH_OK)
+		return cli_error(CLI_FAIL, "cannot read the security %s: %s", list_path[k],
+				 store_errmsg(hub_store(ctx->hub)));
+	return CLI_OK;
+}
+
+/* The list through the running hub, following continuations up to `limit` items. */
+static int remote_list(struct cli_ctx *ctx, enum list_kind k, const char *q, long long limit,
+		       cJSON *out)
+{
+	char cont[32] = "";
+	long long got = 0;
+	for (;;) {
+		long long want = limit - got > 1000 ? 1000 : limit - got;
+		char path[4096];
+		snprintf(path, sizeof path, "/simhub/v1/security/%s%s%slimit=%lld%s%s", list_path[k], q,
+			 q[0] ? "&" : "?", want, cont[0] ? "&continuation=" : "", cont);
+		cJSON *page = NULL;
+		int rc = cli_remote_json(ctx, "GET", path, NULL, NULL, &page, NULL,
+					 "cannot read the security lists");
+		if (rc)
+			return rc;
+		cJSON *arr = cJSON_GetObjectItemCaseSensitive(page, list_path[k]), *it;
+		cJSON_ArrayForEach(it, arr)
+		{
+			cJSON_AddItemToArray(out, cJSON_Duplicate(it, 1));
+			got++;
+		}
+		const char *c = jstr(page, "continuation");
+		snprintf(cont, sizeof cont, "%s", c ? c : "");
+		cJSON_Delete(page);
+		if (!cont[0] || got >= limit)
+			return CLI_OK;
+	}
+}
+
+static int list_verb(struct cli_ctx *ctx, enum list_kind k)
+{
+	long long limit = 1000;
+	if (cli_opt(ctx, "limit")) {
+		char *end;
+		limit = strtoll(cli_opt(ctx, "limit"), &end, 10);
+		if (*end || limit < 1 || limit > 1000000)
+			return cli_error(CLI_USAGE, "--limit takes 1 to 1000000");
+	}
+	int64_t from = 0;
+	if (since_opt(ctx, &from))
+		return CLI_USAGE;
+	const char *v = cli_opt(ctx, "verdict");
+	if (v && strcmp(v, "valid") && strcmp(v, "tolerated") && strcmp(v, "invalid"))
+		return cli_error(CLI_USAGE, "--verdict takes valid, tolerated or invalid");
+	char q[4096] = "";
+	for (size_t i = 0; i < sizeof filters / sizeof filters[0]; i++) {
+		const char *val = cli_opt(ctx, filters[i].opt);
+		if (val && add_arg(q, sizeof q, filters[i].arg, val))
+			return cli_error(CLI_USAGE, "--%s is too long", filters[i].opt);
+	}
+	if (from) {
+		char iso[ISOTIME_BUF];
+		isotime_format(from, iso);
+		add_arg(q, sizeof q, "from", iso);
+	}
+	cJSON *items = cJSON_CreateArray();
+	if (!items)
+		return cli_error(CLI_FAIL, "out of memory");
+	int rc = cli_remote_open(ctx, false);
+	if (!rc)
+		rc = ctx->remote ? remote_list(ctx, k, q, limit, items)
+				 : local_list(ctx, k, from, limit, items);
+	if (!rc) {
+		if (ctx->json) {
+			cli_print_json(items);
+		} else {
+			const cJSON *it;
+			cJSON_ArrayForEach(it, items)
+				print_line(k, it);
+			if (!cJSON_GetArraySize(items))
+				fprintf(stderr, "simhub: no security %s match\n", list_path[k]);
+		}
+	}
+	cJSON_Delete(items);
+	return rc;
+}
+
+static int events_verb(struct cli_ctx *ctx)
+{
+	return list_verb(ctx, LIST_EVENTS);
+}
+
+static int messages_verb(struct cli_ctx *ctx)
+{
+	return list_verb(ctx, LIST_MESSAGES);
+}
+
+static int alerts_verb(struct cli_ctx *ctx)
+{
+	return list_verb(ctx, LIST_ALERTS);
+}
+
+/* --- one device: summary, config, enable ------------------------------------------------------ */
+
+enum device_op { OP_SUMMARY, OP_CONFIG, OP_ENABLE };
+
+static void print_config(const cJSON *c)
+{
+	const cJSON *applied = cJSON_GetObjectItemCaseSensitive(c, "applied");
+	printf("%s: configuration %s\n", jstr(c, "deviceId"),
+	       cJSON_IsTrue(applied) ? "applied" : "not applied (yet)");
+	printf("  %-38s %-13s %-14s %s\n", "field", "state", "desired", "reported");
+	const cJSON *f;
+	cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(c, "fields"))
+	{
+		char *d = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(f, "desired"));
+		char *r = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(f, "reported"));
+		printf("  %-38s %-13s %-14s %s%s%s\n", jstr(f, "field"), jstr(f, "state"),
+		       d ? d : "-", r ? r : "-", jstr(f, "agentError") ? "  ! " : "",
+		       jstr(f, "agentError") ? jstr(f, "agentError") : "");
+		cJSON_free(d);
+		cJSON_free(r);
+	}
+}
+
+static int device_verb(struct cli_ctx *ctx, enum device_op op)
+{
+	const char *dev = ctx->pos[0];
+	char edev[3 * SH_ID_MAX + 1];
+	if (!dev[0] || strlen(dev) > SH_ID_MAX || cli_url_encode(dev, edev, sizeof edev))
+		return cli_error(CLI_USAGE, "DEVICE takes 1 to %d characters", SH_ID_MAX);
+	static const char *const tail[] = {"summary", "config", "enable"};
+	cJSON *out = NULL;
+	int rc = cli_remote_open(ctx, false);
+	if (rc)
+		return rc;
+	if (ctx->remote) {
+		char path[1024];
+		snprintf(path, sizeof path, "/simhub/v1/security/devices/%s/%s", edev, tail[op]);
+		rc = cli_remote_json(ctx, op == OP_ENABLE ? "POST" : "GET", path, NULL, NULL, &out,
+				     NULL, "security");
+		if (rc)
+			return rc;
+	} else {
+		if ((rc = cli_open(ctx, op == OP_ENABLE)))
+			return rc;
+		struct iothub_err err = {0};
+		sh_rc h;
+		if (op == OP_SUMMARY) {
+			h = hub_security_summary(ctx->hub, dev, &out, &err);
+		} else if (op == OP_CONFIG) {
+			h = hub_security_config_json(ctx->hub, dev, &out, &err);
+		} else {
+			bool created = false;
+			h = hub_security_enable(ctx->hub, dev, &created, &err);
+			if (h == SH_OK && (out = cJSON_CreateObject()) != NULL) {
+				cJSON_AddStringToObject(out, "deviceId", dev);
+				cJSON_AddStringToObject(out, "moduleId", HUB_SECURITY_MODULE_ID);
+				cJSON_AddBoolToObject(out, "created", created);
+			}
+		}
+		if (h != SH_OK)
+			return cli_fail_hub(tail[op], &err);
+	}
+	if (!out)
+		return cli_error(CLI_FAIL, "the hub's answer is empty");
+	if (ctx->json || op == OP_SUMMARY)
+		cli_print_json(out);
+	else if (op == OP_CONFIG)
+		print_config(out);
+	else
+		printf("%s: %s %s\n", dev, HUB_SECURITY_MODULE_ID,
+		       cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(out, "created"))
+			       ? "created with the default configuration"
+			       : "already there (configuration object ensured)");
+	cJSON_Delete(out);
+	return CLI_OK;
+}
+
+static int summary_verb(struct cli_ctx *ctx)
+{
+	return device_verb(ctx, OP_SUMMARY);
+}
+
+static int config_verb(struct cli_ctx *ctx)
+{
+	return device_verb(ctx, OP_CONFIG);
+}
+
+static int enable_verb(struct cli_ctx *ctx)
+{
+	return device_verb(ctx, OP_ENABLE);
+}
+
+static const struct cli_opt list_opts[] = {
+	{"device", "ID", "only this device (its own and its modules' rows)"},
+	{"module", "ID", "only this module ('' for the device's own rows)"},
+	{"name", "NAME", "events: only this event name (ProcessCreate, Login, ...)"},
+	{"type", "TYPE", "events: Security, Operational or Diagnostic"},
+	{"category", "CAT", "events: Periodic, Triggered or Aggregated"},
+	{"verdict", "V", "events and messages: valid, tolerated or invalid"},
+	{"rule", "RULE", "alerts: bruteForce, openPorts, agentSilent, ..."},
+	{"severity", "SEV", "alerts: High, Medium or Low"},
+	{"since", "WHEN", "received in the last 10m / 2h / 7d, or since an ISO 8601 time"},
+	{"limit", "N", "at most N rows (default 1000)"},
+	CLI_REMOTE_OPTS,
+	{NULL, NULL, NULL},
+};
+
+static const struct cli_opt device_opts[] = {
+	CLI_REMOTE_OPTS,
+	{NULL, NULL, NULL},
+};
+
+const struct cli_verb cli_verbs_security[] = {
+	{"security", "events", NULL, "list stored security events (filters, --json)",
+	 "One line per event: receipt time, identity, name, verdict, payload. Through the running\n"
+	 "hub when one answers, else on the database. docs/security.md explains verdicts.",
+	 list_opts, 0, 0, events_verb},
+	{"security", "messages", NULL, "list stored security messages with their verdicts", NULL,
+	 list_opts, 0, 0, messages_verb},
+	{"security", "alerts", NULL, "list the alerts the built-in rules raised", NULL, list_opts, 0,
+	 0, alerts_verb},
+	{"security", "summary", "DEVICE", "a device's security counts, last message, alerts", NULL,
+	 device_opts, 1, 1, summary_verb},
+	{"security", "config", "DEVICE", "desired vs reported agent configuration, per field",
+	 "States: applied, pending, rejected (the agent reported a TypeMismatch), default\n"
+	 "(not set in desired), unknown-field.", device_opts, 1, 1, config_verb},
+	{"security", "enable", "DEVICE", "give a device the azureiotsecurity module twin",
+	 "Creates the module (SAS keys generated) with the default agent configuration in its\n"
+	 "desired properties; an existing module keeps its keys.", device_opts, 1, 1, enable_verb},
+	{NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL},
+};

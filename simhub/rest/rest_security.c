@@ -1,0 +1,384 @@
+/*
+ * rest_security.c: simhub's security API under /simhub/v1/security (docs/api.md "Security"):
+ * stored security messages, events and alerts (filtered, paged like the other lists), the
+ * per-device summary and configuration drift, and enabling the security module of a device.
+ * It calls hub functions only; it never touches the store and never validates messages.
+ */
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "core/base64.h"
+#include "core/isotime.h"
+#include "core/utf8.h"
+#include "rest/rest_internal.h"
+#include "store/store.h"
+
+#define SEC_PAGE_DEFAULT 100
+#define SEC_PAGE_MAX 1000
+#define SEC_TEXT_MAX 130
+
+/* The query arguments of the three lists. */
+struct sec_args {
+	char device_id[SH_ID_MAX + 1], module_id[SH_ID_MAX + 1];
+	bool has_device, has_module;
+	char name[SEC_TEXT_MAX], type[SEC_TEXT_MAX], category[SEC_TEXT_MAX];
+	char verdict[SEC_TEXT_MAX], rule[SEC_TEXT_MAX], severity[SEC_TEXT_MAX];
+	bool has_name, has_type, has_category, has_verdict, has_rule, has_severity;
+	int64_t from_us, to_us;   /* 0 = no bound */
+	int64_t after, limit;
+};
+
+/* A non-negative decimal with no sign or junk. */
+static bool parse_count(const char *s, int64_t *out)
+{
+	int64_t v = 0;
+	if (!*s)
+		return false;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9' || v > (INT64_MAX - 9) / 10)
+			return false;
+		v = v * 10 + (*s - '0');
+	}
+	*out = v;
+	return true;
+}
+
+/* An optional text filter: 1..SEC_TEXT_MAX-1 characters. False (400 sent) when bad. */
+static bool text_arg(const struct rest_request *req, struct rest_response *resp, bool legacy,
+		     const char *name, char *buf, bool *has)
+{
+	int r = rest_query_get(req, name, buf, SEC_TEXT_MAX);
+	if (r < 0 || (r > 0 && !buf[0])) {
+		rest_error_code(resp, IOTHUB_ARGUMENT_INVALID, legacy,
+				"%s must be 1 to %d characters", name, SEC_TEXT_MAX - 1);
+		return false;
+	}
+	*has = r > 0;
+	return true;
+}
+
+/*
+ * Read the filters every list shares (deviceId, moduleId, from, to, limit, continuation) and
+ * the text filters; 400 with a sentence for a bad value. verdict must be valid, tolerated or
+ * invalid.
+ */
+static bool args_read(const struct rest_request *req, struct rest_response *resp, bool legacy,
+		      struct sec_args *a)
+{
+	char buf[64];
+	int r;
+	memset(a, 0, sizeof *a);
+	a->limit = SEC_PAGE_DEFAULT;
+	r = rest_query_get(req, "deviceId", a->device_id, sizeof a->device_id);
+	int r2 = rest_query_get(req, "moduleId", a->module_id, sizeof a->module_id);
+	if (r < 0 || (r > 0 && !a->device_id[0]) || r2 < 0) {
+		rest_error_code(resp, IOTHUB_ARGUMENT_INVALID, legacy,
+				"deviceId and moduleId must be ids of at most %d characters", SH_ID_MAX);
+		return false;
+	}
+	a->has_device = r > 0;
+	a->has_module = r2 > 0;
+	static const char *const times[] = {"from", "to"};
+	for (int i = 0; i < 2; i++) {
+		r = rest_query_get(req, times[i], buf, sizeof buf);
+		if (r == 0)
+			continue;
+		if (r < 0 || isotime_parse(buf, strlen(buf), i == 0 ? &a->from_us : &a->to_us) != SH_OK) {
+			rest_error_code(resp, IOTHUB_ARGUMENT_INVALID, legacy,
+					"%s must be an ISO 8601 time such as 2025-04-01T10:00:00Z",
+					times[i]);
+			return false;
+		}
+	}
+	r = rest_query_get(req, "limit", buf, sizeof buf);
+	if (r != 0 &&
+	    (r < 0 || !parse_count(buf, &a->limit) || a->limit < 1 || a->limit > SEC_PAGE_MAX)) {
+		rest_error_code(resp, IOTHUB_ARGUMENT_INVALID, legacy,
+				"limit must be a whole number from 1 to %d", SEC_PAGE_MAX);
+		return false;
+	}
+	r = rest_query_get(req, "continuation", buf, sizeof buf);
+	if (r != 0 && (r < 0 || !parse_count(buf, &a->after))) {
+		rest_error_code(resp, IOTHUB_ARGUMENT_INVALID, legacy,
+				"continuation must be the value a previous page returned");
+		return false;
+	}
+	if (!text_arg(req, resp, legacy, "name", a->name, &a->has_name) ||
+	    !text_arg(req, resp, legacy, "type", a->type, &a->has_type) ||
+	    !text_arg(req, resp, legacy, "category", a->category, &a->has_category) ||
+	    !text_arg(req, resp, legacy, "verdict", a->verdict, &a->has_verdict) ||
+	    !text_arg(req, resp, legacy, "rule", a->rule, &a->has_rule) ||
+	    !text_arg(req, resp, legacy, "severity", a->severity, &a->has_severity))
+		return false;
+	if (a->has_verdict && strcmp(a->verdict, "valid") != 0 &&
+	    strcmp(a->verdict, "tolerated") != 0 && strcmp(a->verdict, "invalid") != 0) {
+		rest_error_code(resp, IOTHUB_ARGUMENT_INVALID, legacy,
+				"verdict must be valid, tolerated or invalid");
+		return false;
+	}
+	return true;
+}
+
+struct page {
+	cJSON *items;
+	int64_t want, got, last;
+	bool more, nomem;
+};
+
+/* Room for one more item? Marks `more` and stops the walk when the page is full. */
+static sh_rc page_room(struct page *p)
+{
+	if (p->got == p->want) {
+		p->more = true;
+		return SH_E_STATE;
+	}
+	return SH_OK;
+}
+
+static sh_rc page_add(struct page *p, cJSON *o, int64_t key)
+{
+	if (!o) {
+		p->nomem = true;
+		return SH_E_NOMEM;
+	}
+	cJSON_AddItemToArray(p->items, o);
+	p->got++;
+	p->last = key;
+	return SH_OK;
+}
+
+static int page_answer(struct rest_ctx *rc, struct page *p, sh_rc walk_rc, const char *key,
+		       struct rest_response *resp, bool legacy)
+{
+	if (walk_rc != SH_OK && !(walk_rc == SH_E_STATE && p->more)) {
+		cJSON_Delete(p->items);
+		rest_error_code(resp, IOTHUB_SERVER_ERROR, legacy, "reading the store failed: %s",
+				p->nomem ? "out of memory" : store_errmsg(hub_store(rc->hub)));
+		return 1;
+	}
+	cJSON *root = cJSON_CreateObject();
+	if (!root) {
+		cJSON_Delete(p->items);
+		rest_error_code(resp, IOTHUB_SERVER_ERROR, legacy, "out of memory");
+		return 1;
+	}
+	cJSON_AddItemToObject(root, key, p->items);
+	if (p->more) {
+		char c[24];
+		snprintf(c, sizeof c, "%" PRId64, p->last);
+		cJSON_AddStringToObject(root, "continuation", c);
+	}
+	rest_json(resp, 200, root);
+	return 1;
+}
+
+/* Add stored JSON text under name; `fallback` ("[]" or "{}") when it does not parse. */
+static void add_json(cJSON *o, const char *name, const char *text, bool array)
+{
+	cJSON *v = text ? cJSON_Parse(text) : NULL;
+	if (!v)
+		v = array ? cJSON_CreateArray() : cJSON_CreateObject();
+	cJSON_AddItemToObject(o, name, v);
+}
+
+static void add_time(cJSON *o, const char *name, int64_t us)
+{
+	char when[ISOTIME_BUF];
+	isotime_format(us, when);
+	cJSON_AddStringToObject(o, name, when);
+}
+
+static void add_opt(cJSON *o, const char *name, const char *v)
+{
+	if (v)
+		cJSON_AddStringToObject(o, name, v);
+	else
+		cJSON_AddNullToObject(o, name);
+}
+
+/* The body as "body" (UTF-8 text without NUL) or "bodyBase64". */
+static void add_body(cJSON *o, const void *body, size_t len)
+{
+	const uint8_t *b = body ? body : (const uint8_t *)"";
+	if (utf8_valid(b, len, UTF8_NUL_REFUSE)) {
+		char *t = malloc(len + 1);
+		if (!t)
+			return;
+		memcpy(t, b, len);
+		t[len] = '\0';
+		cJSON_AddStringToObject(o, "body", t);
+		free(t);
+		return;
+	}
+	size_t cap = (len + 2) / 3 * 4 + 1, n = 0;
+	char *t = malloc(cap);
+	if (t && base64_encode(b, len, t, cap, &n) == SH_OK)
+		cJSON_AddStringToObject(o, "bodyBase64", t);
+	free(t);
+}
+
+static sh_rc message_item(void *arg, const struct hub_security_message *m)
+{
+	struct page *p = arg;
+	if (page_room(p) != SH_OK)
+		return SH_E_STATE;
+	cJSON *o = cJSON_CreateObject();
+	if (o) {
+		cJSON_AddNumberToObject(o, "seq", (double)m->seq);
+		cJSON_AddNumberToObject(o, "d2cSeq", (double)m->d2c_seq);
+		cJSON_AddStringToObject(o, "deviceId", m->device_id);
+		if (m->module_id[0])
+			cJSON_AddStringToObject(o, "moduleId", m->module_id);
+		add_time(o, "receivedTimeUtc", m->received_us);
+		add_opt(o, "agentId", m->agent_id);
+		add_opt(o, "agentVersion", m->agent_version);
+		cJSON_AddStringToObject(o, "mode", m->mode);
+		cJSON_AddStringToObject(o, "verdict", m->verdict);
+		add_json(o, "reasons", m->reasons_json, true);
+		cJSON_AddNumberToObject(o, "eventCount", (double)m->n_events);
+		add_json(o, "properties", m->properties_json, false);
+		add_body(o, m->body, m->body_len);
+	}
+	return page_add(p, o, m->seq);
+}
+
+static sh_rc event_item(void *arg, const struct hub_security_event *e)
+{
+	struct page *p = arg;
+	if (page_room(p) != SH_OK)
+		return SH_E_STATE;
+	cJSON *o = cJSON_CreateObject();
+	if (o) {
+		cJSON_AddNumberToObject(o, "id", (double)e->id);
+		cJSON_AddNumberToObject(o, "messageSeq", (double)e->message_seq);
+		cJSON_AddStringToObject(o, "deviceId", e->device_id);
+		if (e->module_id[0])
+			cJSON_AddStringToObject(o, "moduleId", e->module_id);
+		add_time(o, "receivedTimeUtc", e->received_us);
+		add_opt(o, "agentId", e->agent_id);
+		add_opt(o, "eventId", e->event_id);
+		cJSON_AddStringToObject(o, "name", e->name);
+		cJSON_AddStringToObject(o, "eventType", e->event_type);
+		cJSON_AddStringToObject(o, "category", e->category);
+		cJSON_AddBoolToObject(o, "isEmpty", e->is_empty);
+		add_opt(o, "timestampLocal", e->timestamp_local);
+		if (e->has_utc)
+			add_time(o, "timestampUtc", e->utc_us);
+		else
+			cJSON_AddNullToObject(o, "timestampUtc");
+		cJSON *payload = cJSON_Parse(e->payload_json);
+		cJSON_AddItemToObject(o, "payload", payload ? payload : cJSON_CreateNull());
+		cJSON_AddStringToObject(o, "verdict", e->verdict);
+		add_json(o, "reasons", e->reasons_json, true);
+	}
+	return page_add(p, o, e->id);
+}
+
+static sh_rc alert_item(void *arg, const struct hub_security_alert *a)
+{
+	struct page *p = arg;
+	if (page_room(p) != SH_OK)
+		return SH_E_STATE;
+	cJSON *o = cJSON_CreateObject();
+	if (o) {
+		cJSON_AddNumberToObject(o, "id", (double)a->id);
+		cJSON_AddStringToObject(o, "rule", a->rule);
+		cJSON_AddStringToObject(o, "severity", a->severity);
+		cJSON_AddStringToObject(o, "deviceId", a->device_id);
+		if (a->module_id[0])
+			cJSON_AddStringToObject(o, "moduleId", a->module_id);
+		add_time(o, "createdTimeUtc", a->created_us);
+		add_time(o, "timeUtc", a->time_us);
+		add_json(o, "evidence", a->evidence_json, true);
+		cJSON_AddStringToObject(o, "description", a->description);
+	}
+	return page_add(p, o, a->id);
+}
+
+static int list(struct rest_ctx *rc, enum rest_route_id id, const struct rest_request *req,
+		struct rest_response *resp, bool legacy)
+{
+	struct sec_args a;
+	if (!args_read(req, resp, legacy, &a))
+		return 1;
+	struct page p = { .items = cJSON_CreateArray(), .want = a.limit };
+	if (!p.items) {
+		rest_error_code(resp, IOTHUB_SERVER_ERROR, legacy, "out of memory");
+		return 1;
+	}
+	const char *dev = a.has_device ? a.device_id : NULL;
+	const char *mod = a.has_module ? a.module_id : NULL;
+	sh_rc w;
+	if (id == ROUTE_SIMHUB_SEC_MESSAGES) {
+		struct hub_security_message_query q = {
+			.device_id = dev, .module_id = mod,
+			.verdict = a.has_verdict ? a.verdict : NULL, .from_us = a.from_us,
+			.to_us = a.to_us, .after_seq = a.after, .limit = a.limit + 1,
+		};
+		w = hub_security_messages_each(rc->hub, &q, message_item, &p);
+		return page_answer(rc, &p, w, "messages", resp, legacy);
+	}
+	if (id == ROUTE_SIMHUB_SEC_EVENTS) {
+		struct hub_security_event_query q = {
+			.device_id = dev, .module_id = mod, .name = a.has_name ? a.name : NULL,
+			.event_type = a.has_type ? a.type : NULL,
+			.category = a.has_category ? a.category : NULL,
+			.verdict = a.has_verdict ? a.verdict : NULL, .from_us = a.from_us,
+			.to_us = a.to_us, .after_id = a.after, .limit = a.limit + 1,
+		};
+		w = hub_security_events_each(rc->hub, &q, event_item, &p);
+		return page_answer(rc, &p, w, "events", resp, legacy);
+	}
+	struct hub_security_alert_query q = {
+		.device_id = dev, .rule = a.has_rule ? a.rule : NULL,
+		.severity = a.has_severity ? a.severity : NULL, .from_us = a.from_us,
+		.to_us = a.to_us, .after_id = a.after, .limit = a.limit + 1,
+	};
+	w = hub_security_alerts_each(rc->hub, &q, alert_item, &p);
+	return page_answer(rc, &p, w, "alerts", resp, legacy);
+}
+
+int rest_security(struct rest_ctx *rc, const struct rest_route *route, const struct rest_target *t,
+		  const struct rest_request *req, struct rest_response *resp)
+{
+	bool legacy = t->legacy_errors;
+	struct iothub_err err;
+	memset(&err, 0, sizeof err);
+	cJSON *out = NULL;
+	sh_rc hrc;
+	switch (route->id) {
+	case ROUTE_SIMHUB_SEC_SUMMARY:
+		hrc = hub_security_summary(rc->hub, t->device_id, &out, &err);
+		break;
+	case ROUTE_SIMHUB_SEC_CONFIG:
+		hrc = hub_security_config_json(rc->hub, t->device_id, &out, &err);
+		break;
+	case ROUTE_SIMHUB_SEC_ENABLE: {
+		bool created = false;
+		hrc = hub_security_enable(rc->hub, t->device_id, &created, &err);
+		if (hrc == SH_OK && (out = cJSON_CreateObject()) != NULL) {
+			cJSON_AddStringToObject(out, "deviceId", t->device_id);
+			cJSON_AddStringToObject(out, "moduleId", HUB_SECURITY_MODULE_ID);
+			cJSON_AddBoolToObject(out, "created", created);
+		}
+		break;
+	}
+	default:
+		return list(rc, route->id, req, resp, legacy);
+	}
+	if (hrc != SH_OK) {
+		rest_error(resp, &err, legacy);
+		return 1;
+	}
+	if (!out) {
+		rest_error_code(resp, IOTHUB_SERVER_ERROR, legacy, "out of memory");
+		return 1;
+	}
+	rest_json(resp, 200, out);
+	return 1;
+}

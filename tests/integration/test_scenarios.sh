@@ -21,6 +21,8 @@ simhub=$(cd "$(dirname "$SIMHUB")" && pwd -P)/$(basename "$SIMHUB")
 src=$SIMHUB_SOURCE_DIR
 export SECAGENT="$SIMHUB_BUILD_DIR/agents/secagent/secagent"
 [ -x "$SECAGENT" ] || fail "no secagent at $SECAGENT (it is built with simhub)"
+export FLEET="$SIMHUB_BUILD_DIR/agents/fleet/fleet"
+[ -x "$FLEET" ] || fail "no fleet at $FLEET (it is built with simhub)"
 
 # The Node SDK: installed by test_node_interop.sh's npm ci; do it here when it has not run yet.
 if [ ! -d "$src/tests/interop/node_modules/azure-iot-device-mqtt" ]; then

@@ -788,8 +788,16 @@ int io_callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *us
 			return 0;
 		}
 		if (h->body_expected > HTTP_BODY_MAX) {
-			lws_return_http_status(wsi, HTTP_STATUS_REQ_ENTITY_TOO_LARGE, NULL);
-			return -1;
+			/* IoT Hub's error shape, unread body and all; the connection closes after. */
+			char ua[256];
+			struct rest_response resp;
+			rest_body_too_large(&resp, hdr(wsi, WSI_TOKEN_HTTP_USER_AGENT, ua, sizeof ua),
+					    HTTP_BODY_MAX);
+			h->close_after = true;
+			h->phase = PHASE_WAIT;
+			http_answer(wsi, h, &resp);
+			rest_response_free(&resp);
+			return 0;
 		}
 		/* lws sends BODY callbacks only when a body is announced, and for a POST with an
 		 * explicit Content-Length: 0 (notes); otherwise the request is complete now. */

@@ -204,6 +204,14 @@ void rest_error_code(struct rest_response *resp, enum iothub_error code, bool le
 	rest_error(resp, &err, legacy);
 }
 
+void rest_body_too_large(struct rest_response *resp, const char *user_agent, size_t max)
+{
+	memset(resp, 0, sizeof *resp);
+	bool legacy = user_agent && strncmp(user_agent, "azure-iothub/", 13) == 0;
+	rest_error_code(resp, IOTHUB_MESSAGE_TOO_LARGE, legacy,
+			"the request body is larger than %zu bytes", max);
+}
+
 cJSON *rest_body_json(const struct rest_request *req, struct rest_response *resp, bool legacy)
 {
 	cJSON *j = req->body_len ? cJSON_ParseWithLength(req->body, req->body_len) : NULL;

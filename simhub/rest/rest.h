@@ -88,6 +88,12 @@ void rest_free(struct rest_ctx *rc);
 int rest_handle(struct rest_ctx *rc, const struct rest_request *req, struct rest_response *resp,
 		rest_done_fn done, void *conn);
 void rest_cancel(struct rest_ctx *rc, void *conn);
+/*
+ * Fill *resp with IoT Hub's answer to a request body over `max` bytes: 413 and errorCode 413001
+ * (MessageTooLarge), in the error format the client's User-Agent (NULL when absent) expects.
+ * For the edge, which refuses such a body before reading it.
+ */
+void rest_body_too_large(struct rest_response *resp, const char *user_agent, size_t max);
 /* Free what resp owns (body, extra headers) and clear those fields; the struct is the caller's. */
 void rest_response_free(struct rest_response *resp);
 

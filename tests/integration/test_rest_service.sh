@@ -229,6 +229,7 @@ call PUT /devices/badjson '[1,2]'; expect_status 400 "PUT a device body that is 
 call PUT /twins/dev1 '"just a string"'; expect_status 400 "PUT a twin that is not an object"
 head -c 1100000 /dev/zero | tr '\0' 'a' >"$tmp/huge"
 call PUT /devices/huge "@$tmp/huge"; expect_status 413 "a body over 1 MiB"
+[ "$(errcode)" = 413001 ] || fail "oversize body errorCode: $(cat "$tmp/body")"; ok
 call GET /devices/dev1 ""; expect_status 200 "the hub still answers after the oversize body"
 
 kill -TERM "$pid"; wait "$pid" || fail "serve did not stop cleanly"; pid=

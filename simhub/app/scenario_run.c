@@ -477,6 +477,45 @@ static enum step_state create_identity(struct run *r, const struct scenario_step
 	return STEP_PASSED;
 }
 
+/* The module ids of a device, collected before it is deleted. */
+struct module_ids {
+	char (*ids)[SH_ID_MAX + 1];
+	size_t n;
+};
+
+static sh_rc collect_module(void *arg, const struct sh_identity *id)
+{
+	struct module_ids *m = arg;
+	char (*n)[SH_ID_MAX + 1] = realloc(m->ids, (m->n + 1) * sizeof *n);
+	if (!n)
+		return SH_E_NOMEM;
+	m->ids = n;
+	snprintf(m->ids[m->n++], SH_ID_MAX + 1, "%s", id->module_id);
+	return SH_OK;
+}
+
+/*
+ * delete-identity: a device takes its modules along (hub_identity_delete), so the connections
+ * of its modules end with its own, as in IoT Hub. Without that a deleted device's module stayed
+ * connected for the rest of the scenario.
+ */
+static enum step_state delete_identity(struct run *r, const char *dev, const char *mod)
+{
+	struct module_ids m = {NULL, 0};
+	struct iothub_err err;
+	if (!mod[0] && hub_identity_each(r->hub, dev, collect_module, &m, &err) != SH_OK)
+		m.n = 0;   /* no modules to end, or none readable: the device's own drop still happens */
+	if (hub_identity_delete(r->hub, dev, mod, NULL, &err) != SH_OK) {
+		free(m.ids);
+		return hub_failed(r, "delete-identity", &err);
+	}
+	hub_sessions_drop(r->reg, dev, mod, "identity-deleted");
+	for (size_t i = 0; i < m.n; i++)
+		hub_sessions_drop(r->reg, dev, m.ids[i], "identity-deleted");
+	free(m.ids);
+	return STEP_PASSED;
+}
+
 /* A fault step into the session layer's fault table. */
 static enum step_state add_fault(struct run *r, const struct scenario_step *st)
 {
@@ -589,10 +628,7 @@ static enum step_state step_poll(struct run *r, const struct scenario_step *st)
 		return STEP_PASSED;
 	}
 	case SCENARIO_DELETE_IDENTITY:
-		if (hub_identity_delete(r->hub, dev, mod, NULL, &err) != SH_OK)
-			return hub_failed(r, "delete-identity", &err);
-		hub_sessions_drop(r->reg, dev, mod, "identity-deleted");
-		return STEP_PASSED;
+		return delete_identity(r, dev, mod);
 	case SCENARIO_START_AGENT:
 		if (r->pid)
 			return run_fail(r, STEP_ERROR, "the agent is already running", NULL);

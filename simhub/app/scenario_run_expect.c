@@ -292,6 +292,20 @@ static enum step_state expect_security(struct run *r, const struct scenario_step
 	return s;
 }
 
+/*
+ * What a telemetry expectation captures: the message's live event with its body as `match`
+ * saw it (parsed when it is JSON text), so {{capture.NAME.body.field}} reaches into the body.
+ * Caller owns the result.
+ */
+static cJSON *capture_event(const struct run_event *e)
+{
+	cJSON *c = cJSON_Duplicate(e->data, 1);
+	cJSON *body = c && e->kind == HUB_EV_TELEMETRY ? event_body(e) : NULL;
+	if (body)
+		cJSON_ReplaceItemInObjectCaseSensitive(c, "body", body);
+	return c;
+}
+
 static const char *kind_noun(enum hub_event_kind k)
 {
 	return k == HUB_EV_TELEMETRY ? "telemetry message" : k == HUB_EV_SECURITY ? "security event"
@@ -331,7 +345,7 @@ static enum step_state expect_count(struct run *r, const struct scenario_step *s
 	free(why);
 	if (ok) {
 		if (last && st->capture[0])
-			run_capture(r, st->capture, cJSON_Duplicate(last->data, 1));
+			run_capture(r, st->capture, capture_event(last));
 		return STEP_PASSED;
 	}
 	if (!timed_out)

@@ -4,7 +4,8 @@
 // tests/interop/node_modules, unmodified), for the scenarios of `simhub test` (scenarios/ and
 // tests/scenarios/). It reads what the runner exports (SIMHUB_CS_<ID>, SIMHUB_CA,
 // SIMHUB_MQTTS_PORT, SIMHUB_HTTPS_PORT) and does what its flags say:
-//   --identity ID       the identity to connect as (default dev1): its SIMHUB_CS_<ID> variable
+//   --identity ID       the identity to connect as (default dev1; "dev1/mod1" connects as a module
+//                       with the SDK's ModuleClient): its SIMHUB_CS_<ID> variable
 //   --transport T       mqtt (default) or http (azure-iot-device-http: telemetry and C2D only;
 //                       the only transport of the SDK that can reject or abandon a C2D message)
 //   --echo-desired      copy every desired property into reported (twin round trip); reports
@@ -39,7 +40,7 @@
 
 const path = require('path');
 module.paths.push(path.join(__dirname, '..', 'interop', 'node_modules'));
-const { Client, Message } = require('azure-iot-device');
+const { Client, ModuleClient, Message } = require('azure-iot-device');
 const { NoRetry } = require('azure-iot-common');
 const fs = require('fs');
 const https = require('https');
@@ -91,14 +92,16 @@ class FixedPortAgent extends https.Agent {
 	}
 }
 
+// A module's connection string (ModuleId=...) needs the SDK's ModuleClient.
+const Kind = /(^|;)ModuleId=/.test(cs) ? ModuleClient : Client;
 let client;
 if (opt.transport === 'http') {
 	const { Http } = require('azure-iot-device-http');
-	client = Client.fromConnectionString(cs, Http);
+	client = Kind.fromConnectionString(cs, Http);
 } else {
 	// The SDK's Mqtt transport dials HostName:8883; GatewayHostName moves it to the hub's port.
 	const { Mqtt } = require('azure-iot-device-mqtt');
-	client = Client.fromConnectionString(`${cs};GatewayHostName=localhost:${process.env.SIMHUB_MQTTS_PORT}`, Mqtt);
+	client = Kind.fromConnectionString(`${cs};GatewayHostName=localhost:${process.env.SIMHUB_MQTTS_PORT}`, Mqtt);
 }
 
 const state = { connected: false, connects: 0, refusals: {}, lastError: null, sent: 0, acked: 0, maxAckMs: 0, lastAckMs: -1, reported: 0, faultSent: false };
@@ -230,7 +233,8 @@ async function main() {
 	if (opt.c2d) {
 		const abandoned = new Set();
 		client.on('message', (msg) => {
-			const wanted = msg.properties.getValue('outcome') || 'complete';
+			// Over HTTP the SDK keeps the header name as the key (iothub-app-outcome).
+			const wanted = msg.properties.getValue('outcome') || msg.properties.getValue('iothub-app-outcome') || 'complete';
 			let how = wanted;
 			if (wanted === 'abandon' && abandoned.has(msg.messageId)) how = 'complete';
 			if (how === 'abandon') abandoned.add(msg.messageId);

@@ -1,7 +1,8 @@
 /*
- * sa_config.h: room sa_config of secagent: the security module twin configuration
- * (security-agent.md §1.2-§1.5): ISO 8601 durations, parse a desired section into an
- * effective configuration, the semantic checks, and the reported-properties document.
+ * sa_config.h: room sa_config of secagent: the security module twin configuration as the C
+ * agent applies it (security-agent.md §1.5, §2.5): desired section in, effective configuration,
+ * validation findings and the reported-properties document out. The field table, defaults and
+ * ISO 8601 durations are simhub's core/secconfig; this room holds only agent behaviour.
  * Pure: no clock, no I/O; the only allocations are the cJSON trees it returns.
  */
 #ifndef SA_CONFIG_H
@@ -12,10 +13,11 @@
 #include <stdint.h>
 
 #include "core/result.h"
+#include "core/secconfig.h"
 
 struct cJSON;
 
-#define SA_CONFIG_OBJECT "ms_iotn:urn_azureiot_Security_SecurityAgentConfiguration"
+#define SA_CONFIG_OBJECT SECCONFIG_OBJECT
 
 /* The 14 event names of §4, in a fixed order (index = enum value). */
 enum sa_kind {
@@ -33,7 +35,11 @@ const char *sa_kind_event_type(enum sa_kind k);
 /* True for the Periodic (snapshot) events, false for the Triggered ones. */
 bool sa_kind_periodic(enum sa_kind k);
 
-enum sa_prio { SA_PRIO_OFF = 0, SA_PRIO_LOW = 1, SA_PRIO_HIGH = 2 };
+enum sa_prio {
+	SA_PRIO_OFF = SECCONFIG_PRIO_OFF,
+	SA_PRIO_LOW = SECCONFIG_PRIO_LOW,
+	SA_PRIO_HIGH = SECCONFIG_PRIO_HIGH,
+};
 
 /* The effective configuration. Sizes in bytes, durations in milliseconds. */
 struct sa_config {
@@ -49,36 +55,18 @@ struct sa_config {
 	char baseline_hash[130];            /* "" = null */
 };
 
-/* Bounds of the twin schema (§1.3), enforced here (the real agents only check types). */
-#define SA_MIN_MESSAGE 8192
-#define SA_MAX_MESSAGE 262144
-#define SA_MIN_CACHE 8192
-#define SA_MAX_CACHE (1024LL * 1024 * 1024)
-
-/* The twin defaults of §1.3 (azureiotsecurity_default.json). */
+/*
+ * The defaults: each field's secconfig default (the twin default, azureiotsecurity_default.json),
+ * and where secconfig has none, the C agent's: eventPriorityOperational "high" (the operational
+ * queue), baseline path and hash null.
+ */
 void sa_config_default(struct sa_config *c);
-
-/*
- * Parse an ISO 8601 duration as the C agent accepts it (§1.3):
- * P[nY][nM][nW][nD][T[nH][nM][nS]] with unsigned integers, months = 30 days, years refused
- * (they add nothing in the C agent), at least one field, 'T' followed by at least one field.
- * `s` NUL-terminated, borrowed. Returns SH_OK with *ms_out; SH_E_MALFORMED for any other text;
- * SH_E_INVALID for a zero duration or one over UINT32_MAX ms (~49.7 days).
- */
-sh_rc sa_duration_parse(const char *s, uint32_t *ms_out);
-
-/*
- * Format `ms` (whole seconds are printed; a rest under 1 s is dropped) as
- * P[nD][T[nH][nM][nS]] with zero parts left out, e.g. 420000 -> "PT7M", 0 -> "PT0S".
- * `out` at least 32 bytes. Returns out.
- */
-char *sa_duration_format(uint32_t ms, char out[32]);
 
 /* One validation finding, the payload item of a ConfigurationError event (§4.12). */
 struct sa_config_error {
 	char name[64];          /* ConfigurationName */
 	const char *type;       /* "TypeMismatch" | "NotOptimal" | "Conflict" (static) */
-	char used[256];         /* UsedConfiguration */
+	char used[2048];        /* UsedConfiguration (room for the whole configuration JSON) */
 	char message[512];      /* Message */
 };
 
@@ -92,25 +80,32 @@ struct sa_config_report {
 };
 
 /*
- * Apply a desired section (`desired`, borrowed: the twin's properties.desired object, or NULL
- * / a non-object = "no configuration") to *cfg, the C agent's way (§1.5) with the twin schema's
- * bounds: a missing object, key, or null value means the default; every present key must be
- * {"value": <type>} with the right type, an ISO duration the C agent accepts, a priority
- * "High"/"Low"/"Off" in any case, a size within the SA_* bounds. Unknown keys are ignored.
+ * Apply a desired section or a desired patch (`desired`, borrowed: the twin's
+ * properties.desired object or a patch of it; NULL / a non-object = "no configuration") to *cfg
+ * the C agent's way (§1.5, §2.5). The configuration object is read as a WHOLE configuration:
+ * a missing object, key, or null value means the default (secconfig_field_default), so a
+ * partial patch sets the keys it leaves out back to their defaults. Each key the C agent reads
+ * is checked by type only (secconfig_entry_value), plus what the C agent's own types cannot
+ * hold: durations with a fraction or years, or over UINT32_MAX ms; sizes outside 0..INT32_MAX;
+ * strings longer than the agent keeps. The schema's size bounds (8192..262144) are NOT
+ * enforced. Keys the C agent does not read (hubResourceId, the ProcessTerminate aggregation,
+ * unknown keys) are ignored.
  * On any type error nothing changes (*cfg keeps the previous configuration) and rep gets one
- * TypeMismatch item named "TwinConfiguration" listing the keys. On success *cfg is replaced and
- * rep gets the semantic findings: NotOptimal (max message size not a multiple of 4096),
- * Conflict (cache smaller than message size; high frequency above low frequency).
+ * TypeMismatch item named "TwinConfiguration" whose Message is the C agent's
+ * "Couldn't parse the following conifgurations: <keys>" (sic; every eventPriority* key is
+ * listed once as "eventPriorities"). On success *cfg is replaced and rep gets the semantic
+ * findings: NotOptimal (max message size not a multiple of 4096), Conflict (cache smaller than
+ * message size; high frequency above low frequency).
  * Returns SH_OK (accepted, maybe with findings); SH_E_INVALID (type errors, cfg unchanged).
  */
 sh_rc sa_config_apply(struct sa_config *cfg, const struct cJSON *desired,
 		      struct sa_config_report *rep);
 
 /*
- * The reported patch: {"ms_iotn:…": {"<key>": {"value": …}, …}} with every field of *cfg,
- * durations formatted by sa_duration_format, priorities lower-case (the C agent's shape),
- * the baseline path and hash only when set. Returns a new tree (caller frees with
- * cJSON_Delete), NULL on allocation failure.
+ * The reported patch: {"ms_iotn:…": {"<key>": {"value": …}, …}} with every field of *cfg in
+ * secconfig's table order, durations by secconfig_duration_format ("PT7M"), priorities
+ * lower-case (the C agent's shape), the baseline path and hash only when set.
+ * Returns a new tree (caller frees with cJSON_Delete), NULL on allocation failure.
  */
 struct cJSON *sa_config_reported(const struct sa_config *cfg);
 

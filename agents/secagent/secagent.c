@@ -19,7 +19,6 @@
 #include "agent_https.h"
 #include "agent_ident.h"
 #include "agent_mqtt.h"
-#include "core/merge_patch.h"
 #include "core/sas.h"
 #include "sa_collect.h"
 #include "sa_config.h"
@@ -81,7 +80,6 @@ struct agent {
 	struct agent_ident id;
 	struct agent_mqtt *mq;
 	struct sa_config cfg;
-	cJSON *desired;          /* the full desired section we know (patches merged in) */
 	bool have_twin;
 	unsigned twin_rid;
 	struct sa_queues qs;
@@ -272,16 +270,20 @@ static void queue_config_errors(struct agent *a, const struct sa_config_report *
 	queue_items(a, SA_CONFIGURATION_ERROR, items);
 }
 
-/* Apply a->desired, report the effective configuration, queue the findings. */
-static void apply_and_report(struct agent *a)
+/*
+ * Apply `desired` (the twin's desired section, or one desired patch read on its own as the
+ * real agents read it, §2.5), report the effective configuration, queue the findings.
+ */
+static void apply_and_report(struct agent *a, const cJSON *desired)
 {
 	struct sa_config_report rep;
-	sh_rc rc = sa_config_apply(&a->cfg, a->desired, &rep);
-	char h[32], l[32], s[32];
+	sh_rc rc = sa_config_apply(&a->cfg, desired, &rep);
+	char h[SECCONFIG_DURATION_TEXT], l[SECCONFIG_DURATION_TEXT], s[SECCONFIG_DURATION_TEXT];
 	agent_log("configuration %s: high %s, low %s, snapshot %s, message %lld B, cache %lld B",
 		  rc == SH_OK ? "applied" : "rejected, previous one kept",
-		  sa_duration_format(a->cfg.high_freq_ms, h), sa_duration_format(a->cfg.low_freq_ms, l),
-		  sa_duration_format(a->cfg.snapshot_ms, s), (long long)a->cfg.max_message_bytes,
+		  secconfig_duration_format(a->cfg.high_freq_ms, h),
+		  secconfig_duration_format(a->cfg.low_freq_ms, l),
+		  secconfig_duration_format(a->cfg.snapshot_ms, s), (long long)a->cfg.max_message_bytes,
 		  (long long)a->cfg.max_cache_bytes);
 	queue_config_errors(a, &rep);
 	cJSON *rep_doc = sa_config_reported(&a->cfg);
@@ -324,11 +326,10 @@ static void on_twin_res(void *ctx, int status, int64_t rid, int64_t version, con
 		cJSON_Delete(desired);
 		desired = cJSON_CreateObject();
 	}
-	cJSON_Delete(a->desired);
-	a->desired = desired;
 	a->have_twin = true;
 	agent_log("twin received (version %lld)", (long long)version);
-	apply_and_report(a);
+	apply_and_report(a, desired);
+	cJSON_Delete(desired);
 }
 
 static void on_desired(void *ctx, int64_t version, const char *body, size_t len)
@@ -340,13 +341,11 @@ static void on_desired(void *ctx, int64_t version, const char *body, size_t len)
 		cJSON_Delete(patch);
 		return;
 	}
-	agent_log("desired patch received ($version %lld)", (long long)version);
-	if (!a->desired)
-		a->desired = cJSON_CreateObject();
-	if (a->desired)
-		merge_patch_apply(a->desired, patch);
+	/* read on its own, as a whole configuration: keys it leaves out go back to their defaults */
+	agent_log("desired patch received ($version %lld): applied as the whole configuration",
+		  (long long)version);
+	apply_and_report(a, patch);
 	cJSON_Delete(patch);
-	apply_and_report(a);
 }
 
 static void on_lost(void *ctx, const char *why)
@@ -659,6 +658,5 @@ int main(int argc, char **argv)
 	agent_mqtt_free(a.mq);
 	sa_queues_clear(&a.qs);
 	sa_collector_free(&a.col);
-	cJSON_Delete(a.desired);
 	return rc;
 }

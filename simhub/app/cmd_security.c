@@ -376,16 +376,39 @@ static int enable_verb(struct cli_ctx *ctx)
 	return device_verb(ctx, OP_ENABLE);
 }
 
-static const struct cli_opt list_opts[] = {
-	{"device", "ID", "only this device (its own and its modules' rows)"},
-	{"module", "ID", "only this module ('' for the device's own rows)"},
-	{"name", "NAME", "events: only this event name (ProcessCreate, Login, ...)"},
-	{"type", "TYPE", "events: Security, Operational or Diagnostic"},
-	{"category", "CAT", "events: Periodic, Triggered or Aggregated"},
-	{"verdict", "V", "events and messages: valid, tolerated or invalid"},
-	{"rule", "RULE", "alerts: bruteForce, openPorts, agentSilent, ..."},
-	{"severity", "SEV", "alerts: High, Medium or Low"},
-	{"since", "WHEN", "received in the last 10m / 2h / 7d, or since an ISO 8601 time"},
+/* Each list verb takes only the filters its API list honours: an option that would be ignored
+ * is refused as unknown instead. */
+#define SEC_WHO_OPTS                                                                               \
+	{"device", "ID", "only this device (its own and its modules' rows)"},                     \
+	{"module", "ID", "only this module ('' for the device's own rows)"}
+#define SEC_PAGE_OPTS                                                                              \
+	{"since", "WHEN", "received in the last 10m / 2h / 7d, or since an ISO 8601 time"},       \
+	{"limit", "N", "at most N rows (default 1000)"}
+
+static const struct cli_opt events_opts[] = {
+	SEC_WHO_OPTS,
+	{"name", "NAME", "only this event name (ProcessCreate, Login, ...)"},
+	{"type", "TYPE", "Security, Operational or Diagnostic"},
+	{"category", "CAT", "Periodic, Triggered or Aggregated"},
+	{"verdict", "V", "valid, tolerated or invalid"},
+	SEC_PAGE_OPTS,
+	CLI_REMOTE_OPTS,
+	{NULL, NULL, NULL},
+};
+
+static const struct cli_opt messages_opts[] = {
+	SEC_WHO_OPTS,
+	{"verdict", "V", "valid, tolerated or invalid"},
+	SEC_PAGE_OPTS,
+	CLI_REMOTE_OPTS,
+	{NULL, NULL, NULL},
+};
+
+static const struct cli_opt alerts_opts[] = {
+	{"device", "ID", "only this device (its own and its modules' alerts)"},
+	{"rule", "RULE", "bruteForce, bruteForceSuccess, openPorts, permissiveFirewall, ..."},
+	{"severity", "SEV", "High, Medium or Low"},
+	{"since", "WHEN", "raised in the last 10m / 2h / 7d, or since an ISO 8601 time"},
 	{"limit", "N", "at most N rows (default 1000)"},
 	CLI_REMOTE_OPTS,
 	{NULL, NULL, NULL},
@@ -400,10 +423,10 @@ const struct cli_verb cli_verbs_security[] = {
 	{"security", "events", NULL, "list stored security events (filters, --json)",
 	 "One line per event: receipt time, identity, name, verdict, payload. Through the running\n"
 	 "hub when one answers, else on the database. docs/security.md explains verdicts.",
-	 list_opts, 0, 0, events_verb},
+	 events_opts, 0, 0, events_verb},
 	{"security", "messages", NULL, "list stored security messages with their verdicts", NULL,
-	 list_opts, 0, 0, messages_verb},
-	{"security", "alerts", NULL, "list the alerts the built-in rules raised", NULL, list_opts, 0,
+	 messages_opts, 0, 0, messages_verb},
+	{"security", "alerts", NULL, "list the alerts the built-in rules raised", NULL, alerts_opts, 0,
 	 0, alerts_verb},
 	{"security", "summary", "DEVICE", "a device's security counts, last message, alerts", NULL,
 	 device_opts, 1, 1, summary_verb},

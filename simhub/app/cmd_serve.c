@@ -484,7 +484,7 @@ static const struct cli_opt serve_opts[] = {
 	{"record", "FILE", "journal what devices do and are sent to FILE (docs/recordings.md)"},
 	{"security-mode", "MODE", "validate security messages in service (default) or strict mode"},
 	{"security-auto-create-module", NULL, "give every device the azureiotsecurity module twin"},
-	{"security-alert", "KEY=VALUE", "an alert threshold (docs/security.md); repeatable"},
+	{"security-alert", "KEY=VALUE", "a rule threshold, e.g. bruteForce.failures=3 (docs/differences.md)"},
 	{NULL, NULL, NULL},
 };
 static const struct cli_opt load_opts[] = {

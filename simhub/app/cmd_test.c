@@ -173,6 +173,7 @@ static const struct cli_opt test_opts[] = {
 	{"junit", "FILE", "write a JUnit XML report"},
 	{"json", "FILE", "write the JSON report"},
 	{"keep", NULL, "keep each scenario's temp folder (database, CA, agent output)"},
+	{"db", "PATH", "the hub's database (the next scenarios use PATH.1, PATH.2...; default: temp)"},
 	{NULL, NULL, NULL},
 };
 

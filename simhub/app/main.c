@@ -42,6 +42,8 @@ static void print_usage(FILE *out)
 		CLI_DEFAULT_DB);
 }
 
+static const struct cli_opt *find_opt(const struct cli_verb *v, const char *name);
+
 static void print_verb_help(const struct cli_verb *v, FILE *out)
 {
 	fprintf(out, "usage: simhub %s%s%s%s%s [options]\n\n%s\n", v->group ? v->group : "",
@@ -55,9 +57,12 @@ static void print_verb_help(const struct cli_verb *v, FILE *out)
 			 o->value ? o->value : "");
 		fprintf(out, "  %-24s %s\n", head, o->help);
 	}
-	fprintf(out, "  %-24s %s\n", "--db PATH",
-		"SQLite database (default $SIMHUB_DB, else " CLI_DEFAULT_DB ")");
-	fprintf(out, "  %-24s %s\n", "--json", "machine-readable output");
+	/* A verb that gives --db or --json its own meaning (simhub test) lists only its own. */
+	if (!find_opt(v, "db"))
+		fprintf(out, "  %-24s %s\n", "--db PATH",
+			"SQLite database (default $SIMHUB_DB, else " CLI_DEFAULT_DB ")");
+	if (!find_opt(v, "json"))
+		fprintf(out, "  %-24s %s\n", "--json", "machine-readable output");
 	fprintf(out, "  %-24s %s\n", "--help", "this help");
 }
 

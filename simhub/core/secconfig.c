@@ -9,9 +9,13 @@
  * reported value equals the desired one after normalising (durations by length, priorities by
  * case), PENDING while it differs or is missing (the C agent applies twin updates on a 10 s
  * task), REJECTED when the agent's latest ConfigurationError says TypeMismatch for it (the agent
- * then keeps its previous configuration), DEFAULT when the service does not set it. The whole
- * configuration counts as applied once the agent has reported the object and no field is
- * PENDING or REJECTED. NotOptimal and Conflict errors do not stop an apply: they are shown.
+ * then keeps its previous configuration), DEFAULT when the service does not set it. Some fields
+ * only some agents know (the Windows-only ProcessTerminate aggregation of the default twin, the
+ * priorities the C agent has no collector for, hubResourceId): one missing from a reported
+ * object is NOT_REPORTED, since an agent that reported its configuration and left a field out
+ * does not know it, and waiting for it would never end. The whole configuration counts as
+ * applied once the agent has reported the object and no field is PENDING or REJECTED.
+ * NotOptimal and Conflict errors do not stop an apply: they are shown.
  */
 #include "core/secconfig.h"
 
@@ -22,20 +26,24 @@
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
-#define DUR(k, d) { k, SECCONFIG_DURATION, d, true, 0, 0 }
-#define PRIO(k, d) { k, SECCONFIG_PRIORITY, d, true, 0, 0 }
-#define BOOL_T(k) { k, SECCONFIG_BOOL, "true", true, 0, 0 }
+#define DUR(k, d) { k, SECCONFIG_DURATION, d, true, 0, 0, false }
+#define PRIO(k, d) { k, SECCONFIG_PRIORITY, d, true, 0, 0, false }
+#define BOOL_T(k) { k, SECCONFIG_BOOL, "true", true, 0, 0, false }
+/* The same, known to some agents only (secconfig_field.some_agents_only). */
+#define DUR_S(k, d) { k, SECCONFIG_DURATION, d, true, 0, 0, true }
+#define PRIO_S(k, d) { k, SECCONFIG_PRIORITY, d, true, 0, 0, true }
+#define BOOL_T_S(k) { k, SECCONFIG_BOOL, "true", true, 0, 0, true }
 
 static const struct secconfig_field fields[] = {
 	DUR("highPriorityMessageFrequency", "\"PT7M\""),
 	DUR("lowPriorityMessageFrequency", "\"PT5H\""),
 	DUR("snapshotFrequency", "\"PT13H\""),
-	{ "maxLocalCacheSizeInBytes", SECCONFIG_INT, "2560000", true, 8192, 0 },
-	{ "maxMessageSizeInBytes", SECCONFIG_INT, "204800", true, 8192, 262144 },
-	PRIO("eventPriorityConnectedHardware", "\"Low\""),
+	{ "maxLocalCacheSizeInBytes", SECCONFIG_INT, "2560000", true, 8192, 0, false },
+	{ "maxMessageSizeInBytes", SECCONFIG_INT, "204800", true, 8192, 262144, false },
+	PRIO_S("eventPriorityConnectedHardware", "\"Low\""),
 	PRIO("eventPriorityListeningPorts", "\"High\""),
 	PRIO("eventPriorityProcessCreate", "\"Low\""),
-	PRIO("eventPriorityProcessTerminate", "\"Low\""),
+	PRIO_S("eventPriorityProcessTerminate", "\"Low\""),
 	PRIO("eventPrioritySystemInformation", "\"Low\""),
 	PRIO("eventPriorityLocalUsers", "\"High\""),
 	PRIO("eventPriorityLogin", "\"High\""),
@@ -43,21 +51,21 @@ static const struct secconfig_field fields[] = {
 	PRIO("eventPriorityFirewallConfiguration", "\"Low\""),
 	PRIO("eventPriorityOSBaseline", "\"Low\""),
 	PRIO("eventPriorityDiagnostic", "\"Low\""),
-	PRIO("eventPriorityConfigurationError", "\"Low\""),
-	PRIO("eventPriorityDroppedEventsStatistics", "\"Low\""),
-	PRIO("eventPriorityMessageStatistics", "\"Low\""),
+	PRIO_S("eventPriorityConfigurationError", "\"Low\""),
+	PRIO_S("eventPriorityDroppedEventsStatistics", "\"Low\""),
+	PRIO_S("eventPriorityMessageStatistics", "\"Low\""),
 	BOOL_T("aggregationEnabledProcessCreate"),
 	DUR("aggregationIntervalProcessCreate", "\"PT1H\""),
 	BOOL_T("aggregationEnabledConnectionCreate"),
 	DUR("aggregationIntervalConnectionCreate", "\"PT1H\""),
-	BOOL_T("aggregationEnabledProcessTerminate"),
-	DUR("aggregationIntervalProcessTerminate", "\"PT1H\""),
+	BOOL_T_S("aggregationEnabledProcessTerminate"),
+	DUR_S("aggregationIntervalProcessTerminate", "\"PT1H\""),
 	/* not in the twin default */
-	{ "baselineCustomChecksEnabled", SECCONFIG_BOOL, "false", false, 0, 0 },
-	{ "baselineCustomChecksFilePath", SECCONFIG_STRING, NULL, false, 0, 0 },
-	{ "baselineCustomChecksFileHash", SECCONFIG_STRING, NULL, false, 0, 0 },
-	{ "hubResourceId", SECCONFIG_STRING, "\"\"", false, 0, 0 },
-	{ "eventPriorityOperational", SECCONFIG_PRIORITY, NULL, false, 0, 0 },
+	{ "baselineCustomChecksEnabled", SECCONFIG_BOOL, "false", false, 0, 0, false },
+	{ "baselineCustomChecksFilePath", SECCONFIG_STRING, NULL, false, 0, 0, false },
+	{ "baselineCustomChecksFileHash", SECCONFIG_STRING, NULL, false, 0, 0, false },
+	{ "hubResourceId", SECCONFIG_STRING, "\"\"", false, 0, 0, true },
+	{ "eventPriorityOperational", SECCONFIG_PRIORITY, NULL, false, 0, 0, true },
 };
 
 const struct secconfig_field *secconfig_field_at(size_t i)
@@ -185,9 +193,20 @@ static bool ascii_caseeq(const char *a, const char *b)
 	return *a == *b;
 }
 
-static bool is_priority(const char *s)
+sh_rc secconfig_priority_parse(const char *s, enum secconfig_priority *out)
 {
-	return ascii_caseeq(s, "High") || ascii_caseeq(s, "Low") || ascii_caseeq(s, "Off");
+	static const struct {
+		const char *name;
+		enum secconfig_priority p;
+	} names[] = { { "High", SECCONFIG_PRIO_HIGH }, { "Low", SECCONFIG_PRIO_LOW },
+		      { "Off", SECCONFIG_PRIO_OFF } };
+	for (size_t i = 0; s && i < NELEM(names); i++) {
+		if (ascii_caseeq(s, names[i].name)) {
+			*out = names[i].p;
+			return SH_OK;
+		}
+	}
+	return SH_E_INVALID;
 }
 
 static bool is_whole(const cJSON *v)
@@ -203,42 +222,51 @@ static sh_rc fail(char *why, size_t cap, const char *text)
 	return SH_E_INVALID;
 }
 
-/* A value (not its wrapper) against the field's kind and bounds. */
-static sh_rc check_value(const struct secconfig_field *f, const cJSON *v, char *why, size_t cap)
+/* A value (not its wrapper, not null) against the field's kind only, typed into *out. */
+static sh_rc read_value(const struct secconfig_field *f, const cJSON *v, struct secconfig_value *out,
+			char *why, size_t cap)
 {
-	int64_t ms;
+	enum secconfig_priority p;
 	switch (f->kind) {
 	case SECCONFIG_DURATION:
 		if (!cJSON_IsString(v))
 			return fail(why, cap, "expected an ISO 8601 duration string");
-		if (secconfig_duration_parse(v->valuestring, &ms) != SH_OK)
+		if (secconfig_duration_parse(v->valuestring, &out->i) != SH_OK)
 			return fail(why, cap, "not an ISO 8601 duration");
-		if (ms <= 0)
+		if (out->i <= 0)
 			return fail(why, cap, "duration must be longer than zero");
-		return SH_OK;
+		break;
 	case SECCONFIG_INT:
 		if (!is_whole(v))
 			return fail(why, cap, "expected an integer");
-		if (f->min && v->valuedouble < (double)f->min)
-			return fail(why, cap, "below the documented minimum");
-		if (f->max && v->valuedouble > (double)f->max)
-			return fail(why, cap, "above the documented maximum");
-		return SH_OK;
+		out->i = (int64_t)v->valuedouble;
+		break;
 	case SECCONFIG_BOOL:
-		return cJSON_IsBool(v) ? SH_OK : fail(why, cap, "expected a boolean");
+		if (!cJSON_IsBool(v))
+			return fail(why, cap, "expected a boolean");
+		out->i = cJSON_IsTrue(v);
+		break;
 	case SECCONFIG_PRIORITY:
-		if (!cJSON_IsString(v) || !is_priority(v->valuestring))
+		if (!cJSON_IsString(v) || secconfig_priority_parse(v->valuestring, &p) != SH_OK)
 			return fail(why, cap, "expected \"High\", \"Low\" or \"Off\"");
-		return SH_OK;
+		out->i = p;
+		break;
 	case SECCONFIG_STRING:
-		return cJSON_IsString(v) ? SH_OK : fail(why, cap, "expected a string");
+		if (!cJSON_IsString(v))
+			return fail(why, cap, "expected a string");
+		out->s = v->valuestring;
+		break;
+	default:
+		return fail(why, cap, "unknown kind");
 	}
-	return fail(why, cap, "unknown kind");
+	out->set = true;
+	return SH_OK;
 }
 
-sh_rc secconfig_check_entry(const struct secconfig_field *f, const cJSON *wrapper, char *why,
-			    size_t why_cap)
+sh_rc secconfig_entry_value(const struct secconfig_field *f, const cJSON *wrapper,
+			    struct secconfig_value *out, char *why, size_t why_cap)
 {
+	memset(out, 0, sizeof(*out));
 	if (!wrapper || cJSON_IsNull(wrapper))
 		return SH_OK;
 	if (!cJSON_IsObject(wrapper))
@@ -248,7 +276,108 @@ sh_rc secconfig_check_entry(const struct secconfig_field *f, const cJSON *wrappe
 		return fail(why, why_cap, "missing \"value\"");
 	if (cJSON_IsNull(v))
 		return SH_OK;
-	return check_value(f, v, why, why_cap);
+	sh_rc rc = read_value(f, v, out, why, why_cap);
+	if (rc != SH_OK)
+		memset(out, 0, sizeof(*out));
+	return rc;
+}
+
+sh_rc secconfig_check_entry(const struct secconfig_field *f, const cJSON *wrapper, char *why,
+			    size_t why_cap)
+{
+	struct secconfig_value val;
+	sh_rc rc = secconfig_entry_value(f, wrapper, &val, why, why_cap);
+	if (rc != SH_OK || !val.set || f->kind != SECCONFIG_INT)
+		return rc;
+	if (f->min && val.i < f->min)
+		return fail(why, why_cap, "below the documented minimum");
+	if (f->max && val.i > f->max)
+		return fail(why, why_cap, "above the documented maximum");
+	return SH_OK;
+}
+
+/*
+ * Defaults are read from the table's JSON text without a JSON parser (no allocation): a quoted
+ * text is copied without its quotes (the defaults hold no escapes), then read per kind. The
+ * only string default is "", so a string default is always the static empty string.
+ */
+sh_rc secconfig_field_default(const struct secconfig_field *f, struct secconfig_value *out)
+{
+	memset(out, 0, sizeof(*out));
+	const char *j = f ? f->default_json : NULL;
+	if (!j)
+		return SH_E_NOTFOUND;
+	char text[32];
+	size_t n = strlen(j);
+	if (n >= 2 && j[0] == '"' && j[n - 1] == '"' && n - 2 < sizeof(text)) {
+		memcpy(text, j + 1, n - 2);
+		text[n - 2] = '\0';
+	} else if (n < sizeof(text)) {
+		memcpy(text, j, n + 1);
+	} else {
+		return SH_E_NOTFOUND;
+	}
+	enum secconfig_priority p;
+	switch (f->kind) {
+	case SECCONFIG_DURATION:
+		if (secconfig_duration_parse(text, &out->i) != SH_OK)
+			return SH_E_NOTFOUND;
+		break;
+	case SECCONFIG_INT:
+		out->i = strtoll(text, NULL, 10);
+		break;
+	case SECCONFIG_BOOL:
+		out->i = strcmp(text, "true") == 0;
+		break;
+	case SECCONFIG_PRIORITY:
+		if (secconfig_priority_parse(text, &p) != SH_OK)
+			return SH_E_NOTFOUND;
+		out->i = p;
+		break;
+	case SECCONFIG_STRING:
+		if (text[0] != '\0')
+			return SH_E_NOTFOUND;
+		out->s = "";
+		break;
+	default:
+		return SH_E_NOTFOUND;
+	}
+	out->set = true;
+	return SH_OK;
+}
+
+/*
+ * Durations are written with days as the largest unit (months and years have no fixed length
+ * outside secconfig_duration_parse's convention), and milliseconds as a fraction of the
+ * seconds, so that parse(format(ms)) == ms for every ms >= 0.
+ */
+char *secconfig_duration_format(int64_t ms, char *out)
+{
+	if (ms < 0)
+		ms = 0;
+	int64_t s = ms / 1000, frac = ms % 1000;
+	int64_t d = s / 86400, h = s / 3600 % 24, m = s / 60 % 60, sec = s % 60;
+	size_t cap = SECCONFIG_DURATION_TEXT, n = 0;
+	n += (size_t)snprintf(out, cap, "P");
+	if (d)
+		n += (size_t)snprintf(out + n, cap - n, "%lldD", (long long)d);
+	if (h || m || sec || frac || !d) {
+		n += (size_t)snprintf(out + n, cap - n, "T");
+		if (h)
+			n += (size_t)snprintf(out + n, cap - n, "%lldH", (long long)h);
+		if (m)
+			n += (size_t)snprintf(out + n, cap - n, "%lldM", (long long)m);
+		if (frac) {
+			char f[4];
+			snprintf(f, sizeof(f), "%03lld", (long long)frac);
+			for (int k = 2; k > 0 && f[k] == '0'; k--)
+				f[k] = '\0';
+			snprintf(out + n, cap - n, "%lld.%sS", (long long)sec, f);
+		}
+		else if (sec || (!h && !m))
+			snprintf(out + n, cap - n, "%lldS", (long long)sec);
+	}
+	return out;
 }
 
 cJSON *secconfig_default_desired(void)
@@ -282,6 +411,7 @@ const char *secconfig_state_str(enum secconfig_state s)
 	case SECCONFIG_PENDING: return "pending";
 	case SECCONFIG_REJECTED: return "rejected";
 	case SECCONFIG_DEFAULT: return "default";
+	case SECCONFIG_NOT_REPORTED: return "not-reported";
 	default: return "unknown-field";
 	}
 }
@@ -414,6 +544,13 @@ static sh_rc apply_errors(struct secconfig_drift *d, const cJSON *errs, bool *re
 	return SH_OK;
 }
 
+/* Does the reported object carry `key` at all (a null or malformed entry counts: the agent
+ * knows the field)? */
+static bool reported_has(const cJSON *robj, const char *key)
+{
+	return cJSON_GetObjectItemCaseSensitive(robj, key) != NULL;
+}
+
 sh_rc secconfig_drift(const cJSON *desired, const cJSON *reported, const cJSON *config_errors,
 		      struct secconfig_drift *out)
 {
@@ -463,6 +600,9 @@ sh_rc secconfig_drift(const cJSON *desired, const cJSON *reported, const cJSON *
 			row->state = SECCONFIG_REJECTED;
 		else if (row->reported && same_value(row->field, row->desired, row->reported))
 			row->state = SECCONFIG_APPLIED;
+		else if (!row->reported && out->reported_present && row->field->some_agents_only &&
+			 !reported_has(robj, row->key))
+			row->state = SECCONFIG_NOT_REPORTED;
 		else
 			row->state = SECCONFIG_PENDING;
 		if (row->state == SECCONFIG_PENDING || row->state == SECCONFIG_REJECTED)

@@ -36,6 +36,11 @@ struct secconfig_field {
 				    * secconfig_default_desired) */
 	int64_t min, max;          /* SECCONFIG_INT: documented bounds (the agents do not enforce
 				    * them); 0, 0 when unbounded */
+	bool some_agents_only;     /* not every agent knows it (§1.5): the C agent reports no
+				    * ProcessTerminate aggregation and no priority for
+				    * ConnectedHardware, ProcessTerminate, ConfigurationError,
+				    * DroppedEventsStatistics, MessageStatistics; the C# agent none
+				    * for Operational; only the C# agent reports hubResourceId */
 };
 
 /* The i-th known field (i from 0), NULL past the last. Order: the twin default's, then the
@@ -80,6 +85,9 @@ enum secconfig_state {
 	SECCONFIG_DEFAULT,       /* desired does not set it: the agent uses its default (the
 				  * reported value, when present, shows which) */
 	SECCONFIG_UNKNOWN_FIELD, /* a key simhub does not know, on either side */
+	SECCONFIG_NOT_REPORTED,  /* desired set, some_agents_only, and the agent reported the
+				  * configuration object without it: this agent does not know the
+				  * field (it neither applies nor rejects it) */
 };
 
 /* One row of the drift. Owned by the drift that holds it. */
@@ -100,7 +108,8 @@ struct secconfig_drift {
 	struct cJSON *errors;    /* the agent's validation errors as reported: a copy of the
 				  * ConfigurationError payload items given (an array, maybe empty) */
 	bool reported_present;   /* the reported section holds the configuration object */
-	bool applied;            /* reported_present and no row is PENDING or REJECTED */
+	bool applied;            /* reported_present and no row is PENDING or REJECTED
+				  * (NOT_REPORTED rows do not count against it) */
 };
 
 /*
@@ -115,6 +124,9 @@ struct secconfig_drift {
  * from the C agent, where "eventPriorities" means every eventPriority* key; JSON paths from C#)
  * and make those rows REJECTED; NotOptimal and Conflict items only fill agent_error.
  * Comparison: durations by length (PT60M = PT1H), priorities ignoring case, numbers by value.
+ * A desired field missing from a reported object is PENDING, except a some_agents_only field,
+ * which is NOT_REPORTED (the agent in front does not know it); before the agent reports the
+ * object at all every desired field is PENDING.
  * out: filled (caller releases with secconfig_drift_free, also after an error).
  * Returns SH_OK; SH_E_NOMEM.
  */
@@ -124,7 +136,8 @@ sh_rc secconfig_drift(const struct cJSON *desired, const struct cJSON *reported,
 /* Release a drift and zero it. NULL is fine. */
 void secconfig_drift_free(struct secconfig_drift *d);
 
-/* "applied", "pending", "rejected", "default", "unknown-field" (static text). */
+/* "applied", "pending", "rejected", "default", "unknown-field", "not-reported" (static
+ * text). */
 const char *secconfig_state_str(enum secconfig_state s);
 
 /*
@@ -141,5 +154,59 @@ struct cJSON *secconfig_drift_json(const struct secconfig_drift *d);
  * (secrules' agent-silent rule takes it.)
  */
 int64_t secconfig_high_priority_ms(const struct cJSON *desired, const struct cJSON *reported);
+
+/* ---- typed values, for whoever applies a configuration (agents/secagent) ---- */
+
+/* The levels of a SECCONFIG_PRIORITY value. */
+enum secconfig_priority {
+	SECCONFIG_PRIO_OFF = 0,
+	SECCONFIG_PRIO_LOW = 1,
+	SECCONFIG_PRIO_HIGH = 2,
+};
+
+/* One field's value, typed by the field's kind. */
+struct secconfig_value {
+	bool set;      /* false: no value (missing, null, or no default); the rest is zero */
+	int64_t i;     /* DURATION: milliseconds (> 0); INT: the integer; BOOL: 0 or 1;
+			* PRIORITY: an enum secconfig_priority */
+	const char *s; /* STRING: the text, borrowed from the JSON read (or static for a
+			* default); NULL for the other kinds */
+};
+
+/*
+ * "High", "Low" or "Off" in any case (s borrowed, may be NULL) to *out.
+ * Returns SH_OK; SH_E_INVALID for anything else (*out untouched).
+ */
+sh_rc secconfig_priority_parse(const char *s, enum secconfig_priority *out);
+
+/*
+ * Read one configuration entry by type only, as the agents do (§1.5): `wrapper` (borrowed)
+ * must be {"value": <value of f's kind>}; JSON null, a missing wrapper (NULL) or a null value
+ * give out->set = false ("use the default"). Durations must parse (secconfig_duration_parse)
+ * and be > 0, integers be whole, priorities High/Low/Off in any case. The documented bounds
+ * (f->min/max) are NOT checked: secconfig_check_entry does that for the service side.
+ * why: caller buffer (may be NULL) for a one-line reason on failure.
+ * Returns SH_OK with *out filled; SH_E_INVALID (out->set false, `why` filled).
+ */
+sh_rc secconfig_entry_value(const struct secconfig_field *f, const struct cJSON *wrapper,
+			    struct secconfig_value *out, char *why, size_t why_cap);
+
+/*
+ * The field's default (its default_json) as a typed value; string defaults are the empty
+ * string (static). Returns SH_OK with out->set true; SH_E_NOTFOUND when the field has no
+ * default (out->set false: the agents pick their own, e.g. eventPriorityOperational).
+ */
+sh_rc secconfig_field_default(const struct secconfig_field *f, struct secconfig_value *out);
+
+#define SECCONFIG_DURATION_TEXT 40 /* room for any secconfig_duration_format text */
+
+/*
+ * Write `ms` (>= 0) as an ISO 8601 duration that secconfig_duration_parse reads back to the
+ * same value: P[nD][T[nH][nM][n[.fff]S]] with zero parts left out and days as the largest
+ * unit, e.g. 420000 -> "PT7M", 90061000 -> "P1DT1H1M1S", 1500 -> "PT1.5S", 0 -> "PT0S".
+ * A negative ms is written as "PT0S". out: at least SECCONFIG_DURATION_TEXT bytes.
+ * Returns out.
+ */
+char *secconfig_duration_format(int64_t ms, char *out);
 
 #endif

@@ -318,6 +318,8 @@ static int login_cmp(const void *a, const void *b)
  * One group's logins, sorted chronologically, l[0..n): find the first run of `failures` failures
  * within the window, widen it to every failure within the window of its first one, then look
  * for a success after the run's threshold-reaching failure and within the window of its last.
+ * A run already complete with stored (earlier) failures raises nothing again, unless a new
+ * success follows it.
  */
 static sh_rc brute_group(const struct login *l, size_t n, const struct secrules_thresholds *t,
 			 struct secrules_alerts *out)
@@ -349,6 +351,15 @@ static sh_rc brute_group(const struct login *l, size_t n, const struct secrules_
 		if (l[i].success && l[i].t >= f[start + need - 1]->t &&
 		    l[i].t - f[end - 1]->t <= t->brute_force_window_us)
 			success = &l[i];
+	/* Failures seen in earlier messages that reach the threshold by themselves: the alert
+	 * went out with them. Only a new success can still add the High one. */
+	size_t stored = 0;
+	for (size_t i = start; i < end; i++)
+		stored += f[i]->ev->stored;
+	if (stored >= need && (!success || success->ev->stored)) {
+		free(f);
+		return SH_OK;
+	}
 	const char **ids = malloc((end - start + 1) * sizeof(*ids));
 	if (!ids) {
 		free(f);
@@ -646,6 +657,27 @@ sh_rc secrules_agent_silent(const char *device_id, const char *module_id, int64_
 			  "no security message for %lld s (limit %d x the %lld s high-priority "
 			  "frequency)", (long long)((now_us - last_message_us) / US_PER_S),
 			  t->agent_silent_multiple, (long long)(high_priority_us / US_PER_S));
+}
+
+bool secrules_reads_payload(const char *name)
+{
+	static const char *const names[] = { "Login", "ListeningPorts", "FirewallConfiguration",
+					     "OSBaseline", "DroppedEventsStatistics" };
+	for (size_t i = 0; name && i < sizeof names / sizeof names[0]; i++)
+		if (strcmp(name, names[i]) == 0)
+			return true;
+	return false;
+}
+
+int64_t secrules_login_failures(const cJSON *payload)
+{
+	int64_t n = 0;
+	if (!cJSON_IsArray(payload))
+		return 0;
+	for (const cJSON *it = payload->child; it; it = it->next)
+		if (ascii_caseeq(item_str(it, "Result"), "Fail"))
+			n++;
+	return n;
 }
 
 sh_rc secrules_evaluate(const struct secrules_event *ev, size_t n,

@@ -23,6 +23,7 @@ struct secrules_event {
 	const char *name;           /* Name, e.g. "Login" */
 	int64_t time_us;            /* the event's UTC time, microseconds since 1970 */
 	const struct cJSON *payload; /* the parsed Payload array (normalised by secmsg) */
+	bool stored;                /* an earlier message's event, looked back at (not new) */
 };
 
 #define SECRULES_MAX_PORTS 64
@@ -103,6 +104,9 @@ sh_rc secrules_thresholds_from_settings(struct secrules_thresholds *t, const cha
  *   local) and user (UserName, else UserId), sorted by time: `failures` of them within
  *   `window` give one "bruteForce" alert (Low) per group; a Success for the same group within
  *   `window` after the last failure of that run gives "bruteForceSuccess" (High) instead.
+ *   Events marked `stored` were seen before: a run whose stored failures alone already reach
+ *   `failures` raised its alert then, so it gives none now (a success is then reported only
+ *   when it is new). A sustained attack thus alerts once, not once per message.
  * open_ports: each ListeningPorts event whose items listen on a port outside the allowed list
  *   (on every interface, when all_interfaces_only) gives one "openPorts" alert (Medium).
  * permissive_firewall: each FirewallConfiguration event with an enabled Allow item that limits
@@ -134,6 +138,19 @@ sh_rc secrules_dropped_events(const struct secrules_event *ev, size_t n,
 sh_rc secrules_agent_silent(const char *device_id, const char *module_id, int64_t last_message_us,
 			    int64_t now_us, int64_t high_priority_us,
 			    const struct secrules_thresholds *t, struct secrules_alerts *out);
+
+/*
+ * True when an event rule above reads the payload of events named `name` (borrowed; NULL
+ * gives false): Login, ListeningPorts, FirewallConfiguration, OSBaseline,
+ * DroppedEventsStatistics. A caller may leave the payload of other events unparsed (NULL).
+ */
+bool secrules_reads_payload(const char *name);
+
+/*
+ * The failed logins of one Login payload (borrowed, secmsg's normalised array): its items whose
+ * Result is "Fail" in any case, as brute_force counts them. 0 for NULL or a non-array.
+ */
+int64_t secrules_login_failures(const struct cJSON *payload);
 
 /* Every event rule above (not agent_silent), each when enabled, in the order listed. */
 sh_rc secrules_evaluate(const struct secrules_event *ev, size_t n,

@@ -399,6 +399,8 @@ sh_rc hub_reset(struct sh_hub *hub, bool reseed, struct hub_reset_counts *counts
 		counts->connection_events = sc.connection_events;
 		counts->method_calls = sc.method_calls;
 		counts->security_messages = sc.security_messages;
+		counts->security_events = sc.security_events;
+		counts->security_alerts = sc.security_alerts;
 		counts->reseeded = reseed;
 	}
 	return rc;

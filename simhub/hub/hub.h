@@ -467,6 +467,7 @@ struct hub_reset_counts {
 	int64_t devices, modules, d2c_messages, c2d_messages, c2d_feedback, connection_events,
 		method_calls, security_messages;
 	bool reseeded;                /* the fixtures were applied again */
+	int64_t security_events, security_alerts; /* rows of the security room removed */
 };
 /*
  * How to seed the hub again after a reset: `serve --fixtures` sets a function that applies

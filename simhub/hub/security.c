@@ -35,8 +35,12 @@ static const char *const threshold_keys[] = {
 	"security.alerts.droppedEvents.min",
 };
 
-/* The newest stored Login events looked at around a message's own Logins (brute force). */
-#define SEC_MAX_RULE_EVENTS 256
+/*
+ * At most this many stored failed Logins are looked at around a message's own (brute force),
+ * newest first: enough to see that a group's run was complete before (secrules then raises
+ * nothing again) unless more than this many failures of other groups came in between.
+ */
+#define SEC_MAX_RULE_EVENTS 64
 
 void hub_security_settings_changed(struct sh_hub *hub)
 {
@@ -216,9 +220,55 @@ struct rule_set {
 	cJSON **payloads;
 	char **texts;                 /* 4 per event: device, module, event id, name */
 	size_t n, cap;
-	int64_t skip_message;         /* store rows of this message are already in */
 	size_t own;                   /* events of the message itself (before stored ones) */
+	size_t *ids;                  /* open-addressing set of event ids: index + 1, 0 = free */
+	size_t ids_cap;               /* a power of two, at least twice the events it may hold */
 };
+
+/* FNV-1a of an event id. */
+static size_t id_hash(const char *id)
+{
+	uint32_t h = 2166136261u;
+	for (; *id; id++)
+		h = (h ^ (uint8_t)*id) * 16777619u;
+	return h;
+}
+
+/*
+ * Is event id `id` already in the set (the rules count an event resent by the agent once)?
+ * When not, and `add` is true, remember it as entry `index`. Linear probing; the table is
+ * sized by rule_set_index so it never fills. A set without a table answers false.
+ */
+static bool id_seen(struct rule_set *s, const char *id, size_t index, bool add)
+{
+	if (!s->ids || !id)
+		return false;
+	size_t mask = s->ids_cap - 1;
+	for (size_t k = id_hash(id) & mask;; k = (k + 1) & mask) {
+		if (s->ids[k] == 0) {
+			if (add)
+				s->ids[k] = index + 1;
+			return false;
+		}
+		if (strcmp(s->v[s->ids[k] - 1].event_id, id) == 0)
+			return true;
+	}
+}
+
+/* Index the message's own events by id, with room for the look-back. */
+static sh_rc rule_set_index(struct rule_set *s)
+{
+	size_t cap = 64;
+	while (cap < 2 * (s->n + SEC_MAX_RULE_EVENTS))
+		cap *= 2;
+	s->ids = calloc(cap, sizeof *s->ids);
+	if (!s->ids)
+		return SH_E_NOMEM;
+	s->ids_cap = cap;
+	for (size_t i = 0; i < s->n; i++)
+		id_seen(s, s->v[i].event_id, i, true);
+	return SH_OK;
+}
 
 static void rule_set_free(struct rule_set *s)
 {
@@ -230,6 +280,7 @@ static void rule_set_free(struct rule_set *s)
 	free(s->v);
 	free(s->payloads);
 	free(s->texts);
+	free(s->ids);
 	memset(s, 0, sizeof *s);
 }
 
@@ -240,7 +291,7 @@ static char *dup_or_empty(const char *s)
 
 static sh_rc rule_set_add(struct rule_set *s, const char *device_id, const char *module_id,
 			  const char *event_id, const char *name, int64_t time_us,
-			  const char *payload_json)
+			  const char *payload_json, bool stored)
 {
 	if (s->n == s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 16;
@@ -263,13 +314,14 @@ static sh_rc rule_set_add(struct rule_set *s, const char *device_id, const char 
 	t[1] = dup_or_empty(module_id);
 	t[2] = dup_or_empty(event_id);
 	t[3] = dup_or_empty(name);
-	s->payloads[i] = payload_json ? cJSON_Parse(payload_json) : NULL;
+	s->payloads[i] = payload_json && secrules_reads_payload(name) ? cJSON_Parse(payload_json)
+								     : NULL;
 	s->n++;
 	if (!t[0] || !t[1] || !t[2] || !t[3])
 		return SH_E_NOMEM;
 	s->v[i] = (struct secrules_event){
 		.device_id = t[0], .module_id = t[1], .event_id = t[2], .name = t[3],
-		.time_us = time_us, .payload = s->payloads[i],
+		.time_us = time_us, .payload = s->payloads[i], .stored = stored,
 	};
 	return SH_OK;
 }
@@ -277,14 +329,16 @@ static sh_rc rule_set_add(struct rule_set *s, const char *device_id, const char 
 static sh_rc add_stored_login(void *arg, const struct sh_sec_event_row *row)
 {
 	struct rule_set *s = arg;
-	if (row->message_seq == s->skip_message || s->n >= SEC_MAX_RULE_EVENTS + s->own)
+	if (s->n >= SEC_MAX_RULE_EVENTS + s->own)
 		return SH_OK;
 	/* An event resent by the agent (same Id) counts once. */
-	for (size_t i = 0; row->event_id && i < s->n; i++)
-		if (strcmp(s->v[i].event_id, row->event_id) == 0)
-			return SH_OK;
-	return rule_set_add(s, row->device_id, row->module_id, row->event_id, row->name,
-			    row->utc_us, row->payload_json);
+	if (id_seen(s, row->event_id, s->n, false))
+		return SH_OK;
+	sh_rc rc = rule_set_add(s, row->device_id, row->module_id, row->event_id, row->name,
+				row->utc_us, row->payload_json, true);
+	if (rc == SH_OK)
+		id_seen(s, s->v[s->n - 1].event_id, s->n - 1, true);
+	return rc;
 }
 
 /* The dedupe key of an alert: rule, device, module and its first evidence (or its time). */
@@ -352,57 +406,66 @@ static sh_rc store_alerts(struct sh_hub *hub, const struct secrules_alerts *list
 }
 
 /*
- * Evaluate the event rules over the message's events and, when it carries Logins, the stored
- * Logins of the same device around them (brute force needs the run, not the one message).
- * Events without a readable time count at `now`.
+ * The message's own events as the rules see them (invalid events left out; events without a
+ * readable time count at `now`), with the payloads the rules read parsed once. fails[i] gets
+ * event i's failed-login count for its stored row. [*lo, *hi] spans its Logins' times
+ * (lo > hi when it has none).
  */
-static sh_rc raise_alerts(struct sh_hub *hub, const char *device_id, const char *mod,
-			  const struct secmsg_result *r, int64_t msg_seq, int64_t now,
-			  struct iothub_err *err)
+static sh_rc own_events(struct rule_set *set, const char *device_id, const char *mod,
+			const struct secmsg_result *r, int64_t now, int64_t *fails, int64_t *lo,
+			int64_t *hi)
 {
-	const struct secrules_thresholds *t = &hub->sec_thresholds;
-	struct rule_set set;
-	memset(&set, 0, sizeof set);
-	set.skip_message = msg_seq;
 	sh_rc rc = SH_OK;
-	int64_t lo = INT64_MAX, hi = INT64_MIN;
+	*lo = INT64_MAX;
+	*hi = INT64_MIN;
 	for (size_t i = 0; i < r->n_events && rc == SH_OK; i++) {
 		const struct secmsg_event *e = &r->events[i];
 		if (!e->name || e->verdict == SECMSG_INVALID)
 			continue;
 		int64_t when = e->has_time ? e->time_utc_us : now;
-		if (strcmp(e->name, "Login") == 0) {
-			if (when < lo)
-				lo = when;
-			if (when > hi)
-				hi = when;
-		}
-		rc = rule_set_add(&set, device_id, mod, e->id, e->name, when, e->payload_json);
+		rc = rule_set_add(set, device_id, mod, e->id, e->name, when, e->payload_json, false);
+		if (rc != SH_OK || strcmp(e->name, "Login") != 0)
+			continue;
+		if (when < *lo)
+			*lo = when;
+		if (when > *hi)
+			*hi = when;
+		fails[i] = secrules_login_failures(set->payloads[set->n - 1]);
 	}
-	set.own = set.n;
-	if (rc == SH_OK && lo <= hi && t->brute_force_enabled) {
-		struct sh_sec_event_query q = {
-			.newest_first = true,
-			.device_id = device_id, .name = "Login", .verdict = NULL,
-			.utc_from_us = lo - t->brute_force_window_us,
-			.utc_to_us = hi + t->brute_force_window_us, .limit = SEC_MAX_RULE_EVENTS,
-		};
-		if (q.utc_from_us == 0)
-			q.utc_from_us = 1;
-		rc = store_sec_event_query(hub->st, &q, add_stored_login, &set);
+	set->own = set->n;
+	return rc;
+}
+
+/*
+ * Evaluate the event rules over the message's events (`set`, built by own_events) and, when it
+ * carries Logins, the device's stored failed Logins around them: brute force needs the run,
+ * not the one message. The look-back is bounded (SEC_MAX_RULE_EVENTS, the window) and reads
+ * only failed Logins through their partial index, so its cost does not grow with the
+ * device's other events or its successful logins.
+ */
+static sh_rc raise_alerts(struct sh_hub *hub, const char *device_id, struct rule_set *set,
+			  int64_t msg_seq, int64_t lo, int64_t hi, struct iothub_err *err)
+{
+	const struct secrules_thresholds *t = &hub->sec_thresholds;
+	sh_rc rc = SH_OK;
+	if (lo <= hi && t->brute_force_enabled) {
+		int64_t from = lo - t->brute_force_window_us, to = hi + t->brute_force_window_us;
+		rc = rule_set_index(set);
+		if (rc == SH_OK)
+			rc = store_sec_login_failures(hub->st, device_id, from, to, msg_seq,
+						      SEC_MAX_RULE_EVENTS, add_stored_login, set);
 		if (rc != SH_OK && rc != SH_E_NOMEM)
 			rc = hub_store_failed(hub, rc, err);
 	}
 	struct secrules_alerts alerts;
 	memset(&alerts, 0, sizeof alerts);
-	if (rc == SH_OK && set.n)
-		rc = secrules_evaluate(set.v, set.n, t, &alerts);
+	if (rc == SH_OK && set->n)
+		rc = secrules_evaluate(set->v, set->n, t, &alerts);
 	if (rc == SH_E_NOMEM)
 		iothub_err_set(err, IOTHUB_SERVER_ERROR, "out of memory");
-	if (rc == SH_OK)
+	if (rc == SH_OK && alerts.n)
 		rc = store_alerts(hub, &alerts, 0, NULL, err);
 	secrules_alerts_free(&alerts);
-	rule_set_free(&set);
 	return rc;
 }
 
@@ -457,14 +520,17 @@ static char *properties_text(const cJSON *sys, const cJSON *app)
 	return print_owned(p);
 }
 
-/* Insert the event rows of a validated message. */
+/* Insert the event rows of a validated message (fails: each event's failed-login count). */
 static sh_rc store_events(struct sh_hub *hub, const char *device_id, const char *mod,
 			  const struct secmsg_result *r, int64_t seq, int64_t now,
-			  struct iothub_err *err)
+			  const int64_t *fails, struct iothub_err *err)
 {
+	static char no_reasons[] = "[]";
 	for (size_t i = 0; i < r->n_events; i++) {
 		const struct secmsg_event *e = &r->events[i];
-		char *reasons = print_owned(secmsg_reasons_json(e->reasons, e->n_reasons));
+		char *reasons = e->n_reasons
+			? print_owned(secmsg_reasons_json(e->reasons, e->n_reasons))
+			: no_reasons;
 		if (!reasons) {
 			iothub_err_set(err, IOTHUB_SERVER_ERROR, "out of memory");
 			return SH_E_NOMEM;
@@ -478,9 +544,11 @@ static sh_rc store_events(struct sh_hub *hub, const char *device_id, const char 
 			.has_utc = e->has_time, .utc_us = e->time_utc_us,
 			.payload_json = e->payload_json ? e->payload_json : "null",
 			.verdict = secmsg_verdict_str(e->verdict), .reasons_json = reasons,
+			.login_failures = fails[i],
 		};
 		sh_rc rc = store_sec_event_insert(hub->st, &row, NULL);
-		cJSON_free(reasons);
+		if (reasons != no_reasons)
+			cJSON_free(reasons);
 		if (rc != SH_OK)
 			return hub_store_failed(hub, rc, err);
 	}
@@ -499,9 +567,13 @@ sh_rc hub_security_ingest(struct sh_hub *hub, const char *device_id, const char 
 	sh_rc rc = secmsg_validate(body, len, hub->sec_strict ? SECMSG_STRICT : SECMSG_SERVICE, &r);
 	char *reasons = rc == SH_OK ? print_owned(secmsg_reasons_json(r.reasons, r.n_reasons))
 				    : NULL;
-	char *props = reasons ? properties_text(sys, app) : NULL;
-	if (!props) {
+	/* With a d2c row the store keeps the body and properties there, once. */
+	char *props = reasons && !d2c_seq ? properties_text(sys, app) : NULL;
+	int64_t *fails = reasons ? calloc(r.n_events + 1, sizeof *fails) : NULL;
+	if (!reasons || (!d2c_seq && !props) || !fails) {
 		cJSON_free(reasons);
+		cJSON_free(props);
+		free(fails);
 		secmsg_result_free(&r);
 		iothub_err_set(err, IOTHUB_SERVER_ERROR, "out of memory");
 		return SH_E_NOMEM;
@@ -523,12 +595,22 @@ sh_rc hub_security_ingest(struct sh_hub *hub, const char *device_id, const char 
 	cJSON_free(props);
 	if (rc != SH_OK)
 		rc = hub_store_failed(hub, rc, err);
+	struct rule_set set;
+	memset(&set, 0, sizeof set);
+	int64_t lo = 0, hi = 0;
+	if (rc == SH_OK) {
+		rc = own_events(&set, device_id, mod, &r, now, fails, &lo, &hi);
+		if (rc == SH_E_NOMEM)
+			iothub_err_set(err, IOTHUB_SERVER_ERROR, "out of memory");
+	}
 	if (rc == SH_OK)
-		rc = store_events(hub, device_id, mod, &r, seq, now, err);
+		rc = store_events(hub, device_id, mod, &r, seq, now, fails, err);
 	if (rc == SH_OK)
 		hub_emit(hub, HUB_EV_SECURITY, 0, device_id, mod, security_event(hub, seq, d2c_seq, &r));
 	if (rc == SH_OK)
-		rc = raise_alerts(hub, device_id, mod, &r, seq, now, err);
+		rc = raise_alerts(hub, device_id, &set, seq, lo, hi, err);
+	rule_set_free(&set);
+	free(fails);
 	secmsg_result_free(&r);
 	return rc;
 }
@@ -653,7 +735,8 @@ sh_rc hub_security_drift(struct sh_hub *hub, const char *device_id, struct secco
 	if (rc != SH_OK)
 		return rc;
 	char *last = NULL;
-	struct sh_sec_event_query q = { .device_id = device_id, .name = "ConfigurationError" };
+	struct sh_sec_event_query q = { .device_id = device_id, .name = "ConfigurationError",
+					.newest_first = true, .limit = 1 };
 	rc = store_sec_event_query(hub->st, &q, keep_last_payload, &last);
 	if (rc != SH_OK) {
 		if (rc == SH_E_NOMEM)

@@ -604,6 +604,8 @@ static int reset(struct rest_ctx *rc, const struct rest_request *req, struct res
 	cJSON_AddNumberToObject(r, "connectionEvents", (double)c.connection_events);
 	cJSON_AddNumberToObject(r, "methodCalls", (double)c.method_calls);
 	cJSON_AddNumberToObject(r, "securityMessages", (double)c.security_messages);
+	cJSON_AddNumberToObject(r, "securityEvents", (double)c.security_events);
+	cJSON_AddNumberToObject(r, "securityAlerts", (double)c.security_alerts);
 	cJSON_AddNumberToObject(o, "sessionsClosed", (double)closed);
 	cJSON_AddBoolToObject(o, "fixtures", c.reseeded);
 	rest_json(resp, 200, o);

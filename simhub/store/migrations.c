@@ -339,28 +339,108 @@ static const char *const migration_6[] = {
 
 /*
  * Version 7: security ingestion at the speed of telemetry (bench/README.md, secmsg_bench).
+ * - security_messages and security_events are rebuilt (rows kept, ids kept): their verdict
+ *   CHECK becomes three equalities, because "verdict IN ('valid', 'tolerated', 'invalid')"
+ *   builds a temporary b-tree for every inserted row.
  * - A security message's raw body and properties live once, in its d2c_messages row: new
  *   rows leave security_messages.body NULL and the store reads both through d2c_seq (rows
  *   written before version 7 keep their own copy and are read as they are).
  * - security_events keeps the indexes the API's questions use (device + time, name + time,
- *   type + time, and message for the foreign key) and drops three that nothing needs any more.
- * - login_failures counts a Login event's payload items with Result "Fail": the brute-force
- *   look-back reads only those, through a partial index, instead of every stored Login.
+ *   type + time) and no more. Without an index on message_id, deleting a security message
+ *   scans the events for its children: store_reset therefore empties security_events first,
+ *   and nothing else deletes security messages.
+ * - login_failures counts a Login event's payload items with Result "Fail" (filled in for old
+ *   rows): the brute-force look-back reads only those, through a partial index, instead of
+ *   every stored Login.
  * - security_agents holds each sending (device, module)'s last message time and count, so the
  *   agent-silent sweep and summaries no longer group the whole security_messages table.
+ * Foreign keys are on while this runs: events are dropped before their messages, and the
+ * renames carry the new events' reference over to the new messages table.
  */
 static const char *const migration_7[] = {
-	"ALTER TABLE security_events ADD COLUMN login_failures INTEGER NOT NULL DEFAULT 0;\n",
-	"UPDATE security_events SET login_failures =\n"
-	"	(SELECT count(*) FROM json_each(security_events.payload)\n"
-	"	 WHERE json_extract(json_each.value, '$.Result') = 'Fail')\n"
-	"	WHERE name = 'Login' AND json_valid(payload) AND json_type(payload) = 'array';\n",
-	"DROP INDEX security_events_by_device_name_time;\n",
-	"DROP INDEX security_events_by_time;\n",
-	"DROP INDEX security_events_by_device_utc;\n",
+	"CREATE TABLE security_messages_v7 (\n"
+	"	id                     INTEGER PRIMARY KEY,\n"
+	"	d2c_seq                INTEGER REFERENCES d2c_messages (seq) ON DELETE SET NULL,\n"
+	"	device_id              TEXT NOT NULL,\n"
+	"	module_id              TEXT NOT NULL DEFAULT '',\n"
+	"	received_us            INTEGER NOT NULL,\n"
+	"	agent_id               TEXT,\n"
+	"	agent_version          TEXT,\n"
+	"	message_schema_version TEXT,\n"
+	"	valid                  INTEGER NOT NULL DEFAULT 1 CHECK (valid IN (0, 1)),\n"
+	"	error                  TEXT,\n"
+	"	properties             TEXT NOT NULL DEFAULT '{}',\n"  /* when body is not NULL */
+	"	body                   BLOB,\n"  /* NULL: the d2c row's body (and properties) */
+	"	mode                   TEXT NOT NULL DEFAULT 'service',\n"
+	"	verdict                TEXT NOT NULL DEFAULT 'valid'\n"
+	"	                       CHECK (verdict = 'valid' OR verdict = 'tolerated'\n"
+	"	                              OR verdict = 'invalid'),\n"
+	"	reasons                TEXT NOT NULL DEFAULT '[]',\n"
+	"	n_events               INTEGER NOT NULL DEFAULT 0\n"
+	");\n",
+	"INSERT INTO security_messages_v7 (id, d2c_seq, device_id, module_id, received_us,\n"
+	"	agent_id, agent_version, message_schema_version, valid, error, properties, body,\n"
+	"	mode, verdict, reasons, n_events)\n"
+	"	SELECT id, d2c_seq, device_id, module_id, received_us, agent_id, agent_version,\n"
+	"	       message_schema_version, valid, error, properties, body, mode, verdict,\n"
+	"	       reasons, n_events FROM security_messages;\n",
+	"CREATE TABLE security_events_v7 (\n"
+	"	id                     INTEGER PRIMARY KEY,\n"
+	"	message_id             INTEGER NOT NULL\n"
+	"	                       REFERENCES security_messages_v7 (id) ON DELETE CASCADE,\n"
+	"	device_id              TEXT NOT NULL,\n"
+	"	module_id              TEXT NOT NULL DEFAULT '',\n"
+	"	received_us            INTEGER NOT NULL,\n"
+	"	event_id               TEXT,\n"
+	"	event_type             TEXT,\n"
+	"	category               TEXT,\n"
+	"	name                   TEXT NOT NULL,\n"
+	"	is_empty               INTEGER NOT NULL DEFAULT 0 CHECK (is_empty IN (0, 1)),\n"
+	"	payload_schema_version TEXT,\n"
+	"	timestamp_utc_us       INTEGER,\n"
+	"	timestamp_local        TEXT,\n"
+	"	payload                TEXT NOT NULL DEFAULT '[]',\n"
+	"	agent_id               TEXT,\n"
+	"	verdict                TEXT NOT NULL DEFAULT 'valid'\n"
+	"	                       CHECK (verdict = 'valid' OR verdict = 'tolerated'\n"
+	"	                              OR verdict = 'invalid'),\n"
+	"	reasons                TEXT NOT NULL DEFAULT '[]',\n"
+	"	login_failures         INTEGER NOT NULL DEFAULT 0\n"
+	");\n",
+	"INSERT INTO security_events_v7 (id, message_id, device_id, module_id, received_us,\n"
+	"	event_id, event_type, category, name, is_empty, payload_schema_version,\n"
+	"	timestamp_utc_us, timestamp_local, payload, agent_id, verdict, reasons,\n"
+	"	login_failures)\n"
+	"	SELECT id, message_id, device_id, module_id, received_us, event_id, event_type,\n"
+	"	       category, name, is_empty, payload_schema_version, timestamp_utc_us,\n"
+	"	       timestamp_local, payload, agent_id, verdict, reasons,\n"
+	"	       CASE WHEN name = 'Login' AND verdict <> 'invalid' AND json_valid(payload)\n"
+	"	            AND json_type(payload) = 'array'\n"
+	"	       THEN (SELECT count(*) FROM json_each(payload) AS item\n"
+	"	             WHERE item.type = 'object'\n"
+	"	             AND lower(json_extract(item.value, '$.Result')) = 'fail')\n"
+	"	       ELSE 0 END\n"
+	"	FROM security_events;\n",
+	"DROP VIEW security_events_view;\n",
+	"DROP TABLE security_events;\n",
+	"DROP TABLE security_messages;\n",
+	"ALTER TABLE security_messages_v7 RENAME TO security_messages;\n",
+	"ALTER TABLE security_events_v7 RENAME TO security_events;\n",
+	"CREATE INDEX security_messages_by_device_time\n"
+	"	ON security_messages (device_id, received_us);\n",
+	"CREATE INDEX security_messages_by_time ON security_messages (received_us);\n",
 	"CREATE INDEX security_events_by_device_time ON security_events (device_id, received_us);\n",
+	"CREATE INDEX security_events_by_name_time ON security_events (name, received_us);\n",
+	"CREATE INDEX security_events_by_type_time ON security_events (event_type, received_us);\n",
 	"CREATE INDEX security_events_login_failures\n"
 	"	ON security_events (device_id, timestamp_utc_us) WHERE login_failures > 0;\n",
+	"CREATE VIEW security_events_view AS\n"
+	"	SELECT id, message_id, device_id, module_id,\n"
+	"	       strftime('%Y-%m-%dT%H:%M:%fZ', received_us / 1e6, 'unixepoch') AS received_at,\n"
+	"	       agent_id, event_id, name, event_type, category, timestamp_local,\n"
+	"	       strftime('%Y-%m-%dT%H:%M:%fZ', timestamp_utc_us / 1e6, 'unixepoch') AS utc_at,\n"
+	"	       verdict, reasons, payload\n"
+	"	FROM security_events;\n",
 	"CREATE TABLE security_agents (\n"
 	"	device_id  TEXT NOT NULL,\n"
 	"	module_id  TEXT NOT NULL DEFAULT '',\n"

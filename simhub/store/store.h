@@ -426,16 +426,17 @@ sh_rc store_c2d_each_expiring(struct sh_store *st, const char *device_id, int64_
 			      void *arg);
 
 /* --- reset (POST /simhub/v1/reset) ------------------------------------------------------------ */
-/* Rows removed by store_reset, per table (security_messages counts security events too). */
+/* Rows removed by store_reset, per table (security_agents: the last-message records). */
 struct sh_store_reset_counts {
 	int64_t devices, modules, twins, d2c_messages, c2d_messages, c2d_feedback;
 	int64_t connection_events, method_calls, security_messages;
-	int64_t security_alerts;
+	int64_t security_alerts, security_events, security_agents;
 };
 /*
- * Empty the hub's data: identities, twins, device-to-cloud and security messages, the c2d queue
- * and its feedback, connection events and method records. Settings, policies, X.509 CAs and the
- * journal stay. *counts (optional) gets what went. Returns SH_OK or SH_E_IO (store_errmsg).
+ * Empty the hub's data: identities, twins, device-to-cloud messages, security messages, events,
+ * alerts and last-message records, the c2d queue and its feedback, connection events and method
+ * records. Settings, policies, X.509 CAs and the journal stay. *counts (optional) gets what
+ * went. Returns SH_OK or SH_E_IO (store_errmsg).
  */
 sh_rc store_reset(struct sh_store *st, struct sh_store_reset_counts *counts);
 
@@ -443,7 +444,7 @@ sh_rc store_reset(struct sh_store *st, struct sh_store_reset_counts *counts);
 const char *store_sqlite_version(void);
 
 
-/* --- security messages, events and alerts (store_security.c, migration 6) ------------------- */
+/* --- security messages, events and alerts (store_security.c, migrations 6 and 7) ------------ */
 /* One security message (strings borrowed: for the call, or for the callback only when read). */
 struct sh_sec_message_row {
 	int64_t seq;                  /* ignored by insert */
@@ -461,7 +462,14 @@ struct sh_sec_message_row {
 	size_t body_len;
 	int64_t n_events;
 };
-/* SH_E_INVALID for an empty device id or a verdict outside the list. */
+/*
+ * Insert a message and count it in its (device, module)'s last-message record
+ * (store_sec_last_messages). With d2c_seq non-zero the body and properties are those of that
+ * d2c_messages row, stored once: body and properties_json are ignored, and reading the
+ * message back gives the d2c row's body and {"sys":system properties,"app":application
+ * properties}. With d2c_seq 0 they are stored with the message.
+ * SH_E_INVALID for an empty device id or a verdict outside the list.
+ */
 sh_rc store_sec_message_insert(struct sh_store *st, const struct sh_sec_message_row *row,
 			       int64_t *seq_out);
 
@@ -480,6 +488,8 @@ struct sh_sec_event_row {
 	const char *payload_json;     /* NULL = [] */
 	const char *verdict;
 	const char *reasons_json;
+	int64_t login_failures;       /* insert: a Login's payload items with Result "Fail" (the
+				       * brute-force look-back reads rows where this is > 0) */
 };
 sh_rc store_sec_event_insert(struct sh_store *st, const struct sh_sec_event_row *row,
 			     int64_t *id_out);
@@ -497,9 +507,8 @@ sh_rc store_sec_message_query(struct sh_store *st, const struct sh_sec_message_q
 
 /*
  * Event filters as above, plus utc bounds (utc_from_us <= utc_us <= utc_to_us; 0 = any).
- * newest_first: the rules' indexed look-back: device_id, name and both utc bounds are then
- * required (the other filters are ignored), descending id order, after_id means "id < after_id"
- * (0: from the newest).
+ * newest_first: descending id order, after_id then means "id < after_id" (0: from the newest).
+ * A callback may run other store reads (each query has its own statement).
  */
 struct sh_sec_event_query {
 	const char *device_id, *module_id, *name, *event_type, *category, *verdict;
@@ -511,6 +520,18 @@ struct sh_sec_event_query {
 };
 sh_rc store_sec_event_query(struct sh_store *st, const struct sh_sec_event_query *q,
 			    sh_rc (*fn)(void *arg, const struct sh_sec_event_row *row), void *arg);
+/*
+ * The brute-force rule's look-back: the Login events of `device_id` (borrowed) stored with
+ * login_failures > 0 and utc_from_us <= utc_us <= utc_to_us, except those of message
+ * skip_message_seq (0: none), latest event time first, at most `limit` (<= 0: all). Served by
+ * a partial index: it reads failed Logins only, however many other events the device has.
+ * fn gets each row (borrowed for the call). Returns SH_OK, fn's first non-SH_OK,
+ * SH_E_INVALID (no device), SH_E_STATE (called again from its own callback) or SH_E_IO.
+ */
+sh_rc store_sec_login_failures(struct sh_store *st, const char *device_id, int64_t utc_from_us,
+			       int64_t utc_to_us, int64_t skip_message_seq, int64_t limit,
+			       sh_rc (*fn)(void *arg, const struct sh_sec_event_row *row),
+			       void *arg);
 
 /* One alert. */
 struct sh_sec_alert_row {
@@ -542,7 +563,8 @@ sh_rc store_sec_alert_exists(struct sh_store *st, const char *dedupe_key, bool *
  * device_id NULL for all devices. fn gets each group's key and count. */
 sh_rc store_sec_count_by(struct sh_store *st, const char *what, const char *device_id,
 			 sh_rc (*fn)(void *arg, const char *key, int64_t count), void *arg);
-/* The time of the last security message of every (device, module), or of one device. */
+/* The time of the last security message and the message count of every (device, module)
+ * that sent one, or of one device's; read from a small table kept at each insert. */
 sh_rc store_sec_last_messages(struct sh_store *st, const char *device_id,
 			      sh_rc (*fn)(void *arg, const char *device_id, const char *module_id,
 					  int64_t last_us, int64_t count),

@@ -1,9 +1,12 @@
 /*
- * store_security.c: the store room's security tables (migration 6): security messages, their
- * events and the alerts raised from them. Statements are prepared on first use into slots that
- * store_close finalises. It never reads the clock, never parses JSON and never judges a
- * message: verdicts, reasons and dedupe keys come in as arguments.
+ * store_security.c: the store room's security tables (migrations 6 and 7): security messages,
+ * their events, the alerts raised from them and each agent's last message. The hot statements
+ * (inserts, the brute-force look-back) are prepared once into slots that store_close
+ * finalises; the list queries are built for the filters given, so every filter is an indexable
+ * equality or range. It never reads the clock, never parses JSON and never judges a message:
+ * verdicts, reasons, failure counts and dedupe keys come in as arguments.
  */
+#include <stdio.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -11,23 +14,22 @@
 
 enum sec_stmt {
 	SEC_MSG_INSERT,
+	SEC_AGENT_UPSERT,
 	SEC_EVENT_INSERT,
-	SEC_MSG_QUERY,
-	SEC_EVENT_QUERY,
-	SEC_EVENT_QUERY_DESC,
+	SEC_LOGIN_FAILURES,
 	SEC_ALERT_INSERT,
-	SEC_ALERT_QUERY,
 	SEC_ALERT_EXISTS,
-	SEC_COUNT_EVENT_NAME,
-	SEC_COUNT_MSG_VERDICT,
-	SEC_COUNT_ALERT_RULE,
-	SEC_LAST_MESSAGES,
 	SEC__COUNT
 };
 
-#define MSG_COLS "id, coalesce(d2c_seq, 0), received_us, device_id, module_id, agent_id, " \
-	"agent_version, message_schema_version, mode, verdict, reasons, error, properties, " \
-	"body, n_events"
+/* A message's body and properties are in its d2c row unless it kept its own (before
+ * migration 7, or stored without a d2c row). */
+#define MSG_COLS "m.id, coalesce(m.d2c_seq, 0), m.received_us, m.device_id, m.module_id, " \
+	"m.agent_id, m.agent_version, m.message_schema_version, m.mode, m.verdict, m.reasons, " \
+	"m.error, CASE WHEN m.body IS NULL AND d.seq IS NOT NULL THEN '{\"sys\":' || " \
+	"d.system_properties || ',\"app\":' || d.app_properties || '}' ELSE m.properties END, " \
+	"coalesce(m.body, d.body), m.n_events"
+#define MSG_FROM " FROM security_messages m LEFT JOIN d2c_messages d ON d.seq = m.d2c_seq"
 #define EVENT_COLS "id, message_id, received_us, device_id, module_id, agent_id, event_id, " \
 	"name, event_type, category, is_empty, payload_schema_version, timestamp_local, " \
 	"timestamp_utc_us, payload, verdict, reasons"
@@ -39,44 +41,24 @@ static const char *const sec_sql[SEC__COUNT] = {
 		"received_us, agent_id, agent_version, message_schema_version, valid, error, "
 		"properties, body, mode, verdict, reasons, n_events) VALUES (nullif(?1, 0), ?2, ?3, "
 		"?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+	[SEC_AGENT_UPSERT] = "INSERT INTO security_agents (device_id, module_id, last_us, messages) "
+		"VALUES (?1, ?2, ?3, 1) ON CONFLICT (device_id, module_id) DO UPDATE SET "
+		"last_us = max(last_us, excluded.last_us), messages = messages + 1",
 	[SEC_EVENT_INSERT] = "INSERT INTO security_events (message_id, device_id, module_id, "
 		"received_us, event_id, event_type, category, name, is_empty, "
 		"payload_schema_version, timestamp_utc_us, timestamp_local, payload, agent_id, "
-		"verdict, reasons) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
-		"?14, ?15, ?16)",
-	[SEC_MSG_QUERY] = "SELECT " MSG_COLS " FROM security_messages WHERE id > ?1 "
-		"AND (?2 IS NULL OR device_id = ?2) AND (?3 IS NULL OR module_id = ?3) "
-		"AND (?4 IS NULL OR verdict = ?4) AND received_us >= ?5 AND received_us < ?6 "
-		"ORDER BY id LIMIT ?7",
-	[SEC_EVENT_QUERY] = "SELECT " EVENT_COLS " FROM security_events WHERE id > ?1 "
-		"AND (?2 IS NULL OR device_id = ?2) AND (?3 IS NULL OR module_id = ?3) "
-		"AND (?4 IS NULL OR name = ?4) AND (?5 IS NULL OR event_type = ?5) "
-		"AND (?6 IS NULL OR category = ?6) AND (?7 IS NULL OR verdict = ?7) "
-		"AND received_us >= ?8 AND received_us < ?9 "
-		"AND (?10 = 0 OR timestamp_utc_us >= ?10) AND (?11 = 0 OR timestamp_utc_us <= ?11) "
-		"ORDER BY id LIMIT ?12",
-	/* The rules' look-back: plain equalities and a range, so SQLite uses
-	 * security_events_by_device_utc (an "?N IS NULL OR" filter would scan the table). */
-	[SEC_EVENT_QUERY_DESC] = "SELECT " EVENT_COLS " FROM security_events "
-		"WHERE device_id = ?2 AND name = ?4 AND timestamp_utc_us >= ?10 "
-		"AND timestamp_utc_us <= ?11 AND (?1 = 0 OR id < ?1) ORDER BY id DESC LIMIT ?12",
+		"verdict, reasons, login_failures) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
+		"?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+	/* The brute-force look-back: "login_failures > 0" as written in the partial index
+	 * security_events_login_failures, so SQLite reads only failed Logins. */
+	[SEC_LOGIN_FAILURES] = "SELECT " EVENT_COLS " FROM security_events "
+		"WHERE device_id = ?1 AND login_failures > 0 AND timestamp_utc_us >= ?2 "
+		"AND timestamp_utc_us <= ?3 AND message_id <> ?4 "
+		"ORDER BY timestamp_utc_us DESC LIMIT ?5",
 	[SEC_ALERT_INSERT] = "INSERT OR IGNORE INTO security_alerts (created_us, time_us, rule, "
 		"severity, device_id, module_id, evidence, description, dedupe_key) "
 		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-	[SEC_ALERT_QUERY] = "SELECT " ALERT_COLS " FROM security_alerts WHERE id > ?1 "
-		"AND (?2 IS NULL OR device_id = ?2) AND (?3 IS NULL OR rule = ?3) "
-		"AND (?4 IS NULL OR severity = ?4) AND created_us >= ?5 AND created_us < ?6 "
-		"ORDER BY id LIMIT ?7",
 	[SEC_ALERT_EXISTS] = "SELECT 1 FROM security_alerts WHERE dedupe_key = ?1",
-	[SEC_COUNT_EVENT_NAME] = "SELECT name, count(*) FROM security_events "
-		"WHERE ?1 IS NULL OR device_id = ?1 GROUP BY name ORDER BY name",
-	[SEC_COUNT_MSG_VERDICT] = "SELECT verdict, count(*) FROM security_messages "
-		"WHERE ?1 IS NULL OR device_id = ?1 GROUP BY verdict ORDER BY verdict",
-	[SEC_COUNT_ALERT_RULE] = "SELECT rule, count(*) FROM security_alerts "
-		"WHERE ?1 IS NULL OR device_id = ?1 GROUP BY rule ORDER BY rule",
-	[SEC_LAST_MESSAGES] = "SELECT device_id, module_id, max(received_us), count(*) "
-		"FROM security_messages WHERE ?1 IS NULL OR device_id = ?1 "
-		"GROUP BY device_id, module_id ORDER BY device_id, module_id",
 };
 
 /*
@@ -179,6 +161,9 @@ sh_rc store_sec_message_insert(struct sh_store *st, const struct sh_sec_message_
 	sqlite3_stmt *s = stmt(st, SEC_MSG_INSERT, "store_sec_message_insert", &rc);
 	if (!s)
 		return rc;
+	sqlite3_stmt *a = stmt(st, SEC_AGENT_UPSERT, "store_sec_message_insert", &rc);
+	if (!a)
+		return rc;
 	sqlite3_bind_int64(s, 1, row->d2c_seq);
 	bind_text(s, 2, row->device_id);
 	bind_text(s, 3, nz(row->module_id));
@@ -188,13 +173,26 @@ sh_rc store_sec_message_insert(struct sh_store *st, const struct sh_sec_message_
 	bind_text(s, 7, row->schema_version);
 	sqlite3_bind_int(s, 8, strcmp(row->verdict, "invalid") != 0);
 	bind_text(s, 9, row->error);
-	bind_text(s, 10, row->properties_json ? row->properties_json : "{}");
-	sqlite3_bind_blob(s, 11, row->body ? row->body : "", (int)row->body_len, SQLITE_STATIC);
+	if (row->d2c_seq) {
+		/* Body and properties are the d2c row's: stored once (migration 7). */
+		bind_text(s, 10, "{}");
+		sqlite3_bind_null(s, 11);
+	} else {
+		bind_text(s, 10, row->properties_json ? row->properties_json : "{}");
+		sqlite3_bind_blob(s, 11, row->body ? row->body : "", (int)row->body_len,
+				  SQLITE_STATIC);
+	}
 	bind_text(s, 12, row->mode ? row->mode : "service");
 	bind_text(s, 13, row->verdict);
 	bind_text(s, 14, row->reasons_json ? row->reasons_json : "[]");
 	sqlite3_bind_int64(s, 15, row->n_events);
-	return run_insert(st, s, "store_sec_message_insert", seq_out);
+	rc = run_insert(st, s, "store_sec_message_insert", seq_out);
+	if (rc != SH_OK)
+		return rc;
+	bind_text(a, 1, row->device_id);
+	bind_text(a, 2, nz(row->module_id));
+	sqlite3_bind_int64(a, 3, row->received_us);
+	return run_insert(st, a, "store_sec_message_insert", NULL);
 }
 
 sh_rc store_sec_event_insert(struct sh_store *st, const struct sh_sec_event_row *row,
@@ -229,18 +227,88 @@ sh_rc store_sec_event_insert(struct sh_store *st, const struct sh_sec_event_row 
 	bind_text(s, 14, row->agent_id);
 	bind_text(s, 15, row->verdict);
 	bind_text(s, 16, row->reasons_json ? row->reasons_json : "[]");
+	sqlite3_bind_int64(s, 17, row->login_failures);
 	return run_insert(st, s, "store_sec_event_insert", id_out);
 }
 
-/* Time bounds: 0 means none. */
-static int64_t lo(int64_t v)
+/*
+ * A list query built for the filters it is given. An optional filter written
+ * "(?N IS NULL OR col = ?N)" makes SQLite scan the table; here each filter given becomes a
+ * plain "AND col = ?" (or a range) that an index can serve, and absent ones leave no trace.
+ * Parameters are anonymous and bound in the order they were added.
+ */
+#define QB_MAX_ARGS 16
+struct qb {
+	char sql[1536];
+	size_t len;
+	bool overflow;
+	struct {
+		const char *text;     /* NULL: an integer */
+		int64_t num;
+	} arg[QB_MAX_ARGS];
+	int n;
+};
+
+static void qb_add(struct qb *b, const char *text)
 {
-	return v ? v : INT64_MIN;
+	size_t l = strlen(text);
+	if (b->len + l >= sizeof b->sql) {
+		b->overflow = true;
+		return;
+	}
+	memcpy(b->sql + b->len, text, l + 1);
+	b->len += l;
 }
 
-static int64_t hi(int64_t v)
+/* Append `cond` (one "?") bound to text `v`; nothing when v is NULL. */
+static void qb_text(struct qb *b, const char *cond, const char *v)
 {
-	return v ? v : INT64_MAX;
+	if (!v)
+		return;
+	if (b->n == QB_MAX_ARGS) {
+		b->overflow = true;
+		return;
+	}
+	qb_add(b, cond);
+	b->arg[b->n].text = v;
+	b->arg[b->n++].num = 0;
+}
+
+/* Append `cond` (one "?") bound to `v`; nothing when `when` is false. */
+static void qb_int(struct qb *b, const char *cond, int64_t v, bool when)
+{
+	if (!when)
+		return;
+	if (b->n == QB_MAX_ARGS) {
+		b->overflow = true;
+		return;
+	}
+	qb_add(b, cond);
+	b->arg[b->n].text = NULL;
+	b->arg[b->n++].num = v;
+}
+
+/* Prepare the built query, bind its arguments, hand each row to row_fn, finalise. */
+static sh_rc qb_run(struct sh_store *st, struct qb *b, const char *what,
+		    sh_rc (*row_fn)(sqlite3_stmt *s, void *ctx), void *ctx)
+{
+	if (b->overflow) {
+		store_internal_set_err(st, "security query too long");
+		return SH_E_INVALID;
+	}
+	sqlite3_stmt *s = NULL;
+	if (sqlite3_prepare_v2(store_internal_db(st), b->sql, (int)b->len + 1, &s, NULL) !=
+	    SQLITE_OK)
+		return store_internal_fail(st, what);
+	for (int i = 0; i < b->n; i++) {
+		if (b->arg[i].text)
+			sqlite3_bind_text(s, i + 1, b->arg[i].text, -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_int64(s, i + 1, b->arg[i].num);
+	}
+	sh_rc rc = walk(st, s, what, row_fn, ctx);
+	sqlite3_finalize(s);
+	return rc;
 }
 
 struct msg_walk {
@@ -276,19 +344,18 @@ sh_rc store_sec_message_query(struct sh_store *st, const struct sh_sec_message_q
 			      sh_rc (*fn)(void *arg, const struct sh_sec_message_row *row),
 			      void *arg)
 {
-	sh_rc rc;
-	sqlite3_stmt *s = stmt(st, SEC_MSG_QUERY, "store_sec_message_query", &rc);
-	if (!s)
-		return rc;
+	struct qb b = { .len = 0 };
+	qb_add(&b, "SELECT " MSG_COLS MSG_FROM " WHERE 1");
+	qb_int(&b, " AND m.id > ?", q->after_seq, q->after_seq != 0);
+	qb_text(&b, " AND m.device_id = ?", q->device_id);
+	qb_text(&b, " AND m.module_id = ?", q->module_id);
+	qb_text(&b, " AND m.verdict = ?", q->verdict);
+	qb_int(&b, " AND m.received_us >= ?", q->from_us, q->from_us != 0);
+	qb_int(&b, " AND m.received_us < ?", q->to_us, q->to_us != 0);
+	qb_add(&b, " ORDER BY m.id");
+	qb_int(&b, " LIMIT ?", q->limit, q->limit > 0);
 	struct msg_walk w = { fn, arg };
-	sqlite3_bind_int64(s, 1, q->after_seq);
-	bind_text(s, 2, q->device_id);
-	bind_text(s, 3, q->module_id);
-	bind_text(s, 4, q->verdict);
-	sqlite3_bind_int64(s, 5, lo(q->from_us));
-	sqlite3_bind_int64(s, 6, hi(q->to_us));
-	sqlite3_bind_int64(s, 7, q->limit > 0 ? q->limit : -1);
-	return walk(st, s, "store_sec_message_query", msg_row, &w);
+	return qb_run(st, &b, "store_sec_message_query", msg_row, &w);
 }
 
 struct event_walk {
@@ -325,30 +392,48 @@ static sh_rc event_row(sqlite3_stmt *s, void *ctx)
 sh_rc store_sec_event_query(struct sh_store *st, const struct sh_sec_event_query *q,
 			    sh_rc (*fn)(void *arg, const struct sh_sec_event_row *row), void *arg)
 {
-	sh_rc rc;
-	sqlite3_stmt *s = stmt(st, q->newest_first ? SEC_EVENT_QUERY_DESC : SEC_EVENT_QUERY,
-			       "store_sec_event_query", &rc);
-	if (!s)
-		return rc;
-	if (q->newest_first && (!q->device_id || !q->name || !q->utc_from_us || !q->utc_to_us)) {
-		store_internal_set_err(st, "store_sec_event_query: newest_first needs device, name, "
-				       "utc bounds");
+	struct qb b = { .len = 0 };
+	qb_add(&b, "SELECT " EVENT_COLS " FROM security_events WHERE 1");
+	if (q->newest_first)
+		qb_int(&b, " AND id < ?", q->after_id, q->after_id != 0);
+	else
+		qb_int(&b, " AND id > ?", q->after_id, q->after_id != 0);
+	qb_text(&b, " AND device_id = ?", q->device_id);
+	qb_text(&b, " AND module_id = ?", q->module_id);
+	qb_text(&b, " AND name = ?", q->name);
+	qb_text(&b, " AND event_type = ?", q->event_type);
+	qb_text(&b, " AND category = ?", q->category);
+	qb_text(&b, " AND verdict = ?", q->verdict);
+	qb_int(&b, " AND received_us >= ?", q->from_us, q->from_us != 0);
+	qb_int(&b, " AND received_us < ?", q->to_us, q->to_us != 0);
+	qb_int(&b, " AND timestamp_utc_us >= ?", q->utc_from_us, q->utc_from_us != 0);
+	qb_int(&b, " AND timestamp_utc_us <= ?", q->utc_to_us, q->utc_to_us != 0);
+	qb_add(&b, q->newest_first ? " ORDER BY id DESC" : " ORDER BY id");
+	qb_int(&b, " LIMIT ?", q->limit, q->limit > 0);
+	struct event_walk w = { fn, arg };
+	return qb_run(st, &b, "store_sec_event_query", event_row, &w);
+}
+
+sh_rc store_sec_login_failures(struct sh_store *st, const char *device_id, int64_t utc_from_us,
+			       int64_t utc_to_us, int64_t skip_message_seq, int64_t limit,
+			       sh_rc (*fn)(void *arg, const struct sh_sec_event_row *row),
+			       void *arg)
+{
+	if (!device_id) {
+		store_internal_set_err(st, "store_sec_login_failures: no device id");
 		return SH_E_INVALID;
 	}
+	sh_rc rc;
+	sqlite3_stmt *s = stmt(st, SEC_LOGIN_FAILURES, "store_sec_login_failures", &rc);
+	if (!s)
+		return rc;
 	struct event_walk w = { fn, arg };
-	sqlite3_bind_int64(s, 1, q->after_id);
-	bind_text(s, 2, q->device_id);
-	bind_text(s, 3, q->module_id);
-	bind_text(s, 4, q->name);
-	bind_text(s, 5, q->event_type);
-	bind_text(s, 6, q->category);
-	bind_text(s, 7, q->verdict);
-	sqlite3_bind_int64(s, 8, lo(q->from_us));
-	sqlite3_bind_int64(s, 9, hi(q->to_us));
-	sqlite3_bind_int64(s, 10, q->utc_from_us);
-	sqlite3_bind_int64(s, 11, q->utc_to_us);
-	sqlite3_bind_int64(s, 12, q->limit > 0 ? q->limit : -1);
-	return walk(st, s, "store_sec_event_query", event_row, &w);
+	bind_text(s, 1, device_id);
+	sqlite3_bind_int64(s, 2, utc_from_us);
+	sqlite3_bind_int64(s, 3, utc_to_us);
+	sqlite3_bind_int64(s, 4, skip_message_seq);
+	sqlite3_bind_int64(s, 5, limit > 0 ? limit : -1);
+	return walk(st, s, "store_sec_login_failures", event_row, &w);
 }
 
 sh_rc store_sec_alert_insert(struct sh_store *st, const struct sh_sec_alert_row *row,
@@ -413,19 +498,18 @@ static sh_rc alert_row(sqlite3_stmt *s, void *ctx)
 sh_rc store_sec_alert_query(struct sh_store *st, const struct sh_sec_alert_query *q,
 			    sh_rc (*fn)(void *arg, const struct sh_sec_alert_row *row), void *arg)
 {
-	sh_rc rc;
-	sqlite3_stmt *s = stmt(st, SEC_ALERT_QUERY, "store_sec_alert_query", &rc);
-	if (!s)
-		return rc;
+	struct qb b = { .len = 0 };
+	qb_add(&b, "SELECT " ALERT_COLS " FROM security_alerts WHERE 1");
+	qb_int(&b, " AND id > ?", q->after_id, q->after_id != 0);
+	qb_text(&b, " AND device_id = ?", q->device_id);
+	qb_text(&b, " AND rule = ?", q->rule);
+	qb_text(&b, " AND severity = ?", q->severity);
+	qb_int(&b, " AND created_us >= ?", q->from_us, q->from_us != 0);
+	qb_int(&b, " AND created_us < ?", q->to_us, q->to_us != 0);
+	qb_add(&b, " ORDER BY id");
+	qb_int(&b, " LIMIT ?", q->limit, q->limit > 0);
 	struct alert_walk w = { fn, arg };
-	sqlite3_bind_int64(s, 1, q->after_id);
-	bind_text(s, 2, q->device_id);
-	bind_text(s, 3, q->rule);
-	bind_text(s, 4, q->severity);
-	sqlite3_bind_int64(s, 5, lo(q->from_us));
-	sqlite3_bind_int64(s, 6, hi(q->to_us));
-	sqlite3_bind_int64(s, 7, q->limit > 0 ? q->limit : -1);
-	return walk(st, s, "store_sec_alert_query", alert_row, &w);
+	return qb_run(st, &b, "store_sec_alert_query", alert_row, &w);
 }
 
 sh_rc store_sec_alert_exists(struct sh_store *st, const char *dedupe_key, bool *exists)
@@ -458,24 +542,29 @@ static sh_rc count_row(sqlite3_stmt *s, void *ctx)
 sh_rc store_sec_count_by(struct sh_store *st, const char *what, const char *device_id,
 			 sh_rc (*fn)(void *arg, const char *key, int64_t count), void *arg)
 {
-	enum sec_stmt id;
-	if (what && strcmp(what, "event-name") == 0)
-		id = SEC_COUNT_EVENT_NAME;
-	else if (what && strcmp(what, "message-verdict") == 0)
-		id = SEC_COUNT_MSG_VERDICT;
-	else if (what && strcmp(what, "alert-rule") == 0)
-		id = SEC_COUNT_ALERT_RULE;
-	else {
+	const char *col, *table;
+	if (what && strcmp(what, "event-name") == 0) {
+		col = "name";
+		table = "security_events";
+	} else if (what && strcmp(what, "message-verdict") == 0) {
+		col = "verdict";
+		table = "security_messages";
+	} else if (what && strcmp(what, "alert-rule") == 0) {
+		col = "rule";
+		table = "security_alerts";
+	} else {
 		store_internal_set_err(st, "store_sec_count_by: unknown grouping");
 		return SH_E_INVALID;
 	}
-	sh_rc rc;
-	sqlite3_stmt *s = stmt(st, id, "store_sec_count_by", &rc);
-	if (!s)
-		return rc;
+	struct qb b = { .len = 0 };
+	char head[128];
+	snprintf(head, sizeof head, "SELECT %s, count(*) FROM %s WHERE 1", col, table);
+	qb_add(&b, head);
+	qb_text(&b, " AND device_id = ?", device_id);
+	snprintf(head, sizeof head, " GROUP BY %s ORDER BY %s", col, col);
+	qb_add(&b, head);
 	struct count_walk w = { fn, arg };
-	bind_text(s, 1, device_id);
-	return walk(st, s, "store_sec_count_by", count_row, &w);
+	return qb_run(st, &b, "store_sec_count_by", count_row, &w);
 }
 
 struct last_walk {
@@ -496,11 +585,10 @@ sh_rc store_sec_last_messages(struct sh_store *st, const char *device_id,
 					  int64_t last_us, int64_t count),
 			      void *arg)
 {
-	sh_rc rc;
-	sqlite3_stmt *s = stmt(st, SEC_LAST_MESSAGES, "store_sec_last_messages", &rc);
-	if (!s)
-		return rc;
+	struct qb b = { .len = 0 };
+	qb_add(&b, "SELECT device_id, module_id, last_us, messages FROM security_agents WHERE 1");
+	qb_text(&b, " AND device_id = ?", device_id);
+	qb_add(&b, " ORDER BY device_id, module_id");
 	struct last_walk w = { fn, arg };
-	bind_text(s, 1, device_id);
-	return walk(st, s, "store_sec_last_messages", last_row, &w);
+	return qb_run(st, &b, "store_sec_last_messages", last_row, &w);
 }

@@ -2021,6 +2021,13 @@ static const struct {
 	const char *sql;
 	size_t offset;           /* of the counter in struct sh_store_reset_counts */
 } reset_steps[] = {
+	/* Security rows first: events before their messages (no index on message_id, so each
+	 * deleted message would scan the events) and messages before d2c_messages (each deleted
+	 * d2c row would scan security_messages for its d2c_seq). */
+	{"DELETE FROM security_events", offsetof(struct sh_store_reset_counts, security_events)},
+	{"DELETE FROM security_messages", offsetof(struct sh_store_reset_counts, security_messages)},
+	{"DELETE FROM security_agents", offsetof(struct sh_store_reset_counts, security_agents)},
+	{"DELETE FROM security_alerts", offsetof(struct sh_store_reset_counts, security_alerts)},
 	{"DELETE FROM c2d_feedback", offsetof(struct sh_store_reset_counts, c2d_feedback)},
 	{"DELETE FROM c2d_messages", offsetof(struct sh_store_reset_counts, c2d_messages)},
 	{"DELETE FROM twins", offsetof(struct sh_store_reset_counts, twins)},
@@ -2029,9 +2036,6 @@ static const struct {
 	{"DELETE FROM d2c_messages", offsetof(struct sh_store_reset_counts, d2c_messages)},
 	{"DELETE FROM connection_events", offsetof(struct sh_store_reset_counts, connection_events)},
 	{"DELETE FROM method_calls", offsetof(struct sh_store_reset_counts, method_calls)},
-	{"DELETE FROM security_messages", offsetof(struct sh_store_reset_counts, security_messages)},
-	{"DELETE FROM security_events", offsetof(struct sh_store_reset_counts, security_messages)},
-	{"DELETE FROM security_alerts", offsetof(struct sh_store_reset_counts, security_alerts)},
 };
 
 sh_rc store_reset(struct sh_store *st, struct sh_store_reset_counts *counts)

@@ -54,6 +54,16 @@ expect 2 "unknown option '--nope'" "$SIMHUB" device list --nope
 expect 2 "takes DEVICE" "$SIMHUB" device add
 expect 2 "needs a value" "$SIMHUB" device list --db
 expect 2 "expiry" "$SIMHUB" cs dev1 --expiry soon --db "$db"
+# A verb with its own --json FILE / --db PATH (simhub test) lists each once, with its meaning.
+"$SIMHUB" test --help >"$tmp/help"
+[ "$(grep -c -- '^  --json' "$tmp/help")" = 1 ] && grep -q -- '^  --json FILE' "$tmp/help" ||
+	fail "'simhub test --help' lists --json other than once as --json FILE"; ok
+[ "$(grep -c -- '^  --db PATH' "$tmp/help")" = 1 ] && ! grep -q -- '--db PATH .*simhub-data' "$tmp/help" ||
+	fail "'simhub test --help' shows the store's default --db"; ok
+# Each security list takes only the filters its API list honours; others are refused.
+expect 2 "unknown option '--name' for 'security alerts'" "$SIMHUB" security alerts --name Login
+expect 2 "unknown option '--rule' for 'security messages'" "$SIMHUB" security messages --rule openPorts
+expect 2 "unknown option '--severity' for 'security events'" "$SIMHUB" security events --severity High
 
 # --- a missing database is not created by read verbs ----------------------------------------------
 expect 1 "no database at" hub device list

@@ -116,14 +116,18 @@ ids2=$(sqlite3 "$db" "SELECT CAST(body AS TEXT) FROM d2c_messages WHERE module_i
 apid=$!
 for _ in $(seq 1 200); do grep -q 'agent initialized' "$tmp/run.log" && break; sleep 0.05; done
 grep -q 'agent initialized' "$tmp/run.log" || fail "agent did not start: $(cat "$tmp/run.log")"; ok
-patch="{\"properties\":{\"desired\":{\"$CFG\":{\"maxMessageSizeInBytes\":{\"value\":32768},\"eventPriorityLogin\":{\"value\":\"Off\"}}}}}"
+# a partial patch: the agent reads it as the whole object (§2.5), so the keys it leaves out go
+# back to their defaults; it keeps the high frequency and ProcessCreate priority for the check below
+patch="{\"properties\":{\"desired\":{\"$CFG\":{\"maxMessageSizeInBytes\":{\"value\":32768},\"eventPriorityLogin\":{\"value\":\"Off\"},
+ \"highPriorityMessageFrequency\":{\"value\":\"PT2S\"},\"eventPriorityProcessCreate\":{\"value\":\"High\"}}}}}"
 code=$(api -o "$tmp/patch.out" -w '%{http_code}' -X PATCH -H 'If-Match: *' --data "$patch" \
 	"https://localhost:$https/twins/sadev/modules/azureiotsecurity?api-version=2021-04-12")
 [ "$code" = 200 ] || fail "desired PATCH answered $code: $(cat "$tmp/patch.out")"; ok
 for _ in $(seq 1 100); do [ "$(reported maxMessageSizeInBytes)" = 32768 ] && break; sleep 0.1; done
 [ "$(reported maxMessageSizeInBytes)" = 32768 ] || fail "desired patch not reported: $(cat "$tmp/run.log")"; ok
 [ "$(reported eventPriorityLogin)" = off ] || fail "Login priority not off"; ok
-[ "$(reported highPriorityMessageFrequency)" = PT2S ] || fail "patch reset other keys"; ok
+[ "$(reported snapshotFrequency)" = PT13H ] || fail "a partial patch must reset the keys it leaves out (§2.5)"; ok
+[ "$(reported highPriorityMessageFrequency)" = PT2S ] || fail "high frequency of the patch not applied"; ok
 grep -q 'desired patch received' "$tmp/run.log" || fail "no patch log line"; ok
 before=$(security_rows)
 for _ in $(seq 1 100); do [ "$(security_rows)" -gt "$before" ] && break; sleep 0.1; done

@@ -86,10 +86,14 @@ if [ -x "$AGENT" ]; then
 	echo "agent side: agents/secagent (device connection string, bootstrap)"
 	"$SIMHUB" security config e2edev --db "$db" --json >"$tmp/config.json"
 	# The C-style agent does not report the Windows-only ProcessTerminate aggregation keys of
-	# the default twin, so those stay "pending"; the fields the patch changed must be applied.
-	jq -e '.reportedPresent == true and ([.fields[] | select(.field == "highPriorityMessageFrequency"
+	# the default twin: they are "not-reported" and do not hold the apply back (docs/security.md);
+	# the configuration as a whole is applied, and so are the fields the patch changed.
+	jq -e '.reportedPresent == true and .applied == true and
+		([.fields[] | select(.field == "highPriorityMessageFrequency"
 		or .field == "maxMessageSizeInBytes" or .field == "snapshotFrequency") | .state] ==
-		["applied","applied","applied"])' "$tmp/config.json" >/dev/null ||
+		["applied","applied","applied"]) and
+		([.fields[] | select(.field == "aggregationIntervalProcessTerminate") | .state] ==
+		["not-reported"])' "$tmp/config.json" >/dev/null ||
 		fail "configuration not applied: $(jq -c '[.applied,.reportedPresent,[.fields[]|select(.state!="applied" and .state!="default")]]' "$tmp/config.json")"
 	ok
 else

@@ -2,12 +2,17 @@
  * check_hub_security.c: the hub's security room (hub/security.c) over a real store on
  * ":memory:" with a fake clock: the azureiotsecurity module (explicit, automatic, fixtures),
  * ingestion of security messages in both modes, storage rows, the not-telemetry rule, alerts
- * and their dedupe, the agent-silent sweep, drift, summaries and the device-token bootstrap.
+ * and their dedupe, the agent-silent sweep, drift, summaries and the device-token bootstrap;
+ * and the storage choices of migration 7 (body stored once, failed-login look-back, the upgrade
+ * of a version-6 file), checked on the file with a second SQLite connection.
  */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
 
 #include <cjson/cJSON.h>
 
@@ -590,6 +595,340 @@ START_TEST(hub_security_events_each_filters_and_pages)
 }
 END_TEST
 
+START_TEST(hub_reset_counts_security_rows_and_forgets_agents)
+{
+	add_device("d1");
+	send_file("d1", SECCONFIG_MODULE_ID, "multi-10-events.json");
+	send_file("d1", SECCONFIG_MODULE_ID, "example-listeningports.json");
+	int64_t n_alerts = alerts(NULL).n;
+	ck_assert_int_ge(n_alerts, 2);          /* brute force and open ports */
+	struct hub_reset_counts c;
+	ck_assert_int_eq(hub_reset(hub, false, &c, &err), SH_OK);
+	ck_assert_int_eq(c.security_messages, 2);
+	ck_assert_int_eq(c.security_events, 11);
+	ck_assert_int_eq(c.security_alerts, n_alerts);
+	ck_assert_int_eq(c.d2c_messages, 2);
+	ck_assert_int_eq(events(NULL).n, 0);
+	ck_assert_int_eq(alerts(NULL).n, 0);
+	/* The last-message records went too: no agent to report silent. */
+	fake_now += 24LL * 3600 * 1000000;
+	int64_t raised = -1;
+	ck_assert_int_eq(hub_security_sweep(hub, &raised, &err), SH_OK);
+	ck_assert_int_eq(raised, 0);
+	ck_assert_int_eq(hub_reset(hub, false, &c, &err), SH_OK);
+	ck_assert_int_eq(c.security_events, 0);
+	ck_assert_int_eq(c.security_alerts, 0);
+}
+END_TEST
+
+/* --- migration 7: storage ------------------------------------------------------------------ */
+
+/* A fresh file store (and hub) in place of setup's ":memory:" one; returns its path. */
+static const char *reopen_on_file(void)
+{
+	static char path[256];
+	char msg[256];
+	snprintf(path, sizeof path, "/tmp/check_hub_security_%d.db", (int)getpid());
+	hub_close(hub);
+	store_close(st);
+	unlink(path);
+	ck_assert_int_eq(store_open(path, &st, msg, sizeof msg), SH_OK);
+	ck_assert_int_eq(hub_open(st, &env, &hub, &err), SH_OK);
+	return path;
+}
+
+static void remove_file(const char *path)
+{
+	char side[300];
+	unlink(path);
+	snprintf(side, sizeof side, "%s-wal", path);
+	unlink(side);
+	snprintf(side, sizeof side, "%s-shm", path);
+	unlink(side);
+}
+
+/* One integer from `sql` on a second connection to `path` (-1 when there is no row). */
+static int64_t raw_int64(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK, "%s: %s", sql,
+		      sqlite3_errmsg(db));
+	int64_t v = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return v;
+}
+
+struct got_message {
+	int n;
+	char body[8192];
+	size_t body_len;
+	char props[2048];
+};
+
+static sh_rc keep_message(void *arg, const struct hub_security_message *m)
+{
+	struct got_message *g = arg;
+	g->n++;
+	g->body_len = m->body_len < sizeof g->body ? m->body_len : sizeof g->body - 1;
+	memcpy(g->body, m->body, g->body_len);
+	g->body[g->body_len] = '\0';
+	snprintf(g->props, sizeof g->props, "%s", m->properties_json);
+	return SH_OK;
+}
+
+START_TEST(hub_security_messages_each_body_stored_once_read_back_whole)
+{
+	const char *path = reopen_on_file();
+	add_device("d1");
+	size_t len = 0;
+	char *b = read_data("example-login.json", &len);
+	cJSON *sys = cJSON_CreateObject();
+	cJSON_AddStringToObject(sys, "iothub-interface-id", SECMSG_INTERFACE_ID);
+	cJSON *app = cJSON_CreateObject();
+	cJSON_AddStringToObject(app, "site", "lab-1");
+	int64_t seq = 0;
+	ck_assert_int_eq(hub_telemetry(hub, "d1", SECCONFIG_MODULE_ID, sys, app, b, len, &seq, &err),
+			 SH_OK);
+	cJSON_Delete(sys);
+	cJSON_Delete(app);
+	/* The security row keeps no copy: the body lives in the d2c row only. */
+	ck_assert_int_eq(raw_int64(path, "SELECT count(*) FROM security_messages WHERE body IS NULL "
+					 "AND d2c_seq IS NOT NULL"), 1);
+	/* Read back: the body byte for byte, the properties as {"sys":…,"app":…}. */
+	struct got_message g;
+	memset(&g, 0, sizeof g);
+	struct hub_security_message_query q = { .device_id = "d1" };
+	ck_assert_int_eq(hub_security_messages_each(hub, &q, keep_message, &g), SH_OK);
+	ck_assert_int_eq(g.n, 1);
+	ck_assert_uint_eq(g.body_len, len);
+	ck_assert_int_eq(memcmp(g.body, b, len), 0);
+	cJSON *p = cJSON_Parse(g.props);
+	ck_assert_ptr_nonnull(p);
+	const cJSON *ps = cJSON_GetObjectItemCaseSensitive(p, "sys");
+	const cJSON *pa = cJSON_GetObjectItemCaseSensitive(p, "app");
+	ck_assert_str_eq(cJSON_GetObjectItemCaseSensitive(ps, "iothub-interface-id")->valuestring,
+			 SECMSG_INTERFACE_ID);
+	ck_assert_str_eq(cJSON_GetObjectItemCaseSensitive(ps, "iothub-connection-device-id")
+				 ->valuestring, "d1");
+	ck_assert_str_eq(cJSON_GetObjectItemCaseSensitive(pa, "site")->valuestring, "lab-1");
+	cJSON_Delete(p);
+	free(b);
+	remove_file(path);
+}
+END_TEST
+
+START_TEST(hub_security_login_failures_counted_per_event_row)
+{
+	const char *path = reopen_on_file();
+	add_device("d1");
+	send_logins("d1", 1, 2, "Fail");
+	send_logins("d1", 3, 3, "Success");
+	send_file("d1", SECCONFIG_MODULE_ID, "example-listeningports.json");
+	ck_assert_int_eq(raw_int64(path, "SELECT count(*) FROM security_events "
+					 "WHERE login_failures = 1 AND name = 'Login'"), 2);
+	ck_assert_int_eq(raw_int64(path, "SELECT count(*) FROM security_events "
+					 "WHERE login_failures = 0"), 4);
+	/* The look-back reads the partial index, not the table. */
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "EXPLAIN QUERY PLAN SELECT id FROM security_events "
+				"WHERE device_id = 'd1' AND login_failures > 0 AND timestamp_utc_us >= 0 "
+				"AND timestamp_utc_us <= 1 AND message_id <> 0 "
+				"ORDER BY timestamp_utc_us DESC LIMIT 5", -1, &s, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+	ck_assert_ptr_nonnull(strstr((const char *)sqlite3_column_text(s, 3),
+				     "security_events_login_failures"));
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	remove_file(path);
+}
+END_TEST
+
+START_TEST(hub_security_brute_force_success_after_stored_failures)
+{
+	add_device("d1");
+	send_logins("d1", 1, 5, "Fail");
+	ck_assert_int_eq(alerts("bruteForce").n, 1);
+	ck_assert_int_eq(alerts("bruteForceSuccess").n, 0);
+	/* The success arrives alone, in a later message: the look-back brings the run. */
+	send_logins("d1", 6, 1, "Success");
+	ck_assert_int_eq(alerts("bruteForceSuccess").n, 1);
+	ck_assert_str_eq(last_alert_rule, "bruteForceSuccess");
+}
+END_TEST
+
+START_TEST(hub_security_brute_force_successes_alone_raise_nothing)
+{
+	add_device("d1");
+	for (int k = 0; k < 6; k++)
+		send_logins("d1", 1 + 10 * k, 10, "Success");
+	ck_assert_int_eq(alerts(NULL).n, 0);
+	/* Failures below the threshold after all those successes: still nothing. */
+	send_logins("d1", 100, 4, "Fail");
+	ck_assert_int_eq(alerts(NULL).n, 0);
+	/* The fifth failure in the window completes the run. */
+	send_logins("d1", 104, 1, "Fail");
+	ck_assert_int_eq(alerts("bruteForce").n, 1);
+}
+END_TEST
+
+struct lb {
+	int n;
+	int64_t last_utc;
+	bool ordered;
+	char ids[8][40];
+};
+
+static sh_rc keep_lb(void *arg, const struct sh_sec_event_row *row)
+{
+	struct lb *l = arg;
+	if (l->n && row->utc_us > l->last_utc)
+		l->ordered = false;
+	l->last_utc = row->utc_us;
+	if (l->n < 8)
+		snprintf(l->ids[l->n], sizeof l->ids[0], "%s", row->event_id ? row->event_id : "");
+	l->n++;
+	return SH_OK;
+}
+
+/* One message row and `n` Login rows at utc 1000 * (first + k), failures given. */
+static int64_t put_logins(const char *dev, int first, int n, int64_t failures)
+{
+	struct sh_sec_message_row m = { .device_id = dev, .module_id = "", .verdict = "valid",
+					.received_us = 1, .body = "{}", .body_len = 2 };
+	int64_t seq = 0;
+	ck_assert_int_eq(store_sec_message_insert(st, &m, &seq), SH_OK);
+	for (int k = 0; k < n; k++) {
+		char id[40];
+		snprintf(id, sizeof id, "e%d", first + k);
+		struct sh_sec_event_row e = { .message_seq = seq, .device_id = dev, .module_id = "",
+					      .event_id = id, .name = "Login", .verdict = "valid",
+					      .has_utc = true, .utc_us = 1000 * (first + k),
+					      .login_failures = failures };
+		ck_assert_int_eq(store_sec_event_insert(st, &e, NULL), SH_OK);
+	}
+	return seq;
+}
+
+START_TEST(store_sec_login_failures_window_skip_limit_order)
+{
+	int64_t m1 = put_logins("d1", 1, 4, 1);   /* e1..e4 failed, utc 1000..4000 */
+	put_logins("d1", 5, 2, 0);                /* e5, e6 succeeded */
+	int64_t m3 = put_logins("d1", 7, 2, 2);   /* e7, e8 failed twice */
+	put_logins("d2", 1, 3, 1);                /* another device */
+	struct lb l = { .ordered = true };
+	ck_assert_int_eq(store_sec_login_failures(st, "d1", 0, 100000, 0, 0, keep_lb, &l), SH_OK);
+	ck_assert_int_eq(l.n, 6);
+	ck_assert(l.ordered);
+	ck_assert_str_eq(l.ids[0], "e8");
+	/* The window is inclusive; the skipped message and successes never come back. */
+	memset(&l, 0, sizeof l);
+	l.ordered = true;
+	ck_assert_int_eq(store_sec_login_failures(st, "d1", 2000, 7000, m3, 0, keep_lb, &l), SH_OK);
+	ck_assert_int_eq(l.n, 3);
+	ck_assert_str_eq(l.ids[0], "e4");
+	ck_assert_str_eq(l.ids[2], "e2");
+	memset(&l, 0, sizeof l);
+	ck_assert_int_eq(store_sec_login_failures(st, "d1", 0, 100000, m1, 1, keep_lb, &l), SH_OK);
+	ck_assert_int_eq(l.n, 1);
+	ck_assert_str_eq(l.ids[0], "e8");
+	memset(&l, 0, sizeof l);
+	ck_assert_int_eq(store_sec_login_failures(st, "nobody", 0, 100000, 0, 0, keep_lb, &l),
+			 SH_OK);
+	ck_assert_int_eq(l.n, 0);
+	ck_assert_int_eq(store_sec_login_failures(st, NULL, 0, 1, 0, 0, keep_lb, &l),
+			 SH_E_INVALID);
+}
+END_TEST
+
+/* Run every statement of migrations 1..6 on a new file: a database made before version 7. */
+static void make_v6_file(const char *path)
+{
+	sqlite3 *db = NULL;
+	remove_file(path);
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "PRAGMA foreign_keys = ON; BEGIN", NULL, NULL, NULL),
+			 SQLITE_OK);
+	for (int v = 1; v <= 6; v++)
+		for (const char *const *q = store_migration_sql(v); q && *q; q++)
+			ck_assert_msg(sqlite3_exec(db, *q, NULL, NULL, NULL) == SQLITE_OK, "v%d: %s", v,
+				      sqlite3_errmsg(db));
+	const char *rows =
+		"PRAGMA user_version = 6;"
+		"INSERT INTO d2c_messages (seq, device_id, enqueued_us, body) "
+		"  VALUES (1, 'd1', 5000000, X'7B7D');"
+		"INSERT INTO security_messages (id, d2c_seq, device_id, module_id, received_us, "
+		"  properties, body, verdict, n_events) "
+		"  VALUES (1, 1, 'd1', 'azureiotsecurity', 5000000, '{\"sys\":{},\"app\":{}}', "
+		"  CAST('old body' AS BLOB), 'tolerated', 2);"
+		"INSERT INTO security_events (id, message_id, device_id, module_id, received_us, "
+		"  event_id, name, timestamp_utc_us, payload, verdict) VALUES "
+		"  (1, 1, 'd1', 'azureiotsecurity', 5000000, 'a', 'Login', 4000000, "
+		"   '[{\"UserName\":\"root\",\"Result\":\"Fail\"},{\"UserName\":\"pi\",\"Result\":\"FAIL\"}]',"
+		"   'valid'),"
+		"  (2, 1, 'd1', 'azureiotsecurity', 5000000, 'b', 'Login', 4500000, "
+		"   '[{\"UserName\":\"root\",\"Result\":\"Success\"}]', 'valid');"
+		"COMMIT;";
+	ck_assert_msg(sqlite3_exec(db, rows, NULL, NULL, NULL) == SQLITE_OK, "%s", sqlite3_errmsg(db));
+	sqlite3_close(db);
+}
+
+static sh_rc keep_last(void *arg, const char *device_id, const char *module_id, int64_t last_us,
+		       int64_t count)
+{
+	int64_t *v = arg;
+	(void)device_id;
+	(void)module_id;
+	v[0] = last_us;
+	v[1] = count;
+	return SH_OK;
+}
+
+START_TEST(store_open_version6_file_migrates_keeping_security_rows)
+{
+	char path[256], msg[256];
+	snprintf(path, sizeof path, "/tmp/check_hub_security_v6_%d.db", (int)getpid());
+	make_v6_file(path);
+	hub_close(hub);
+	store_close(st);
+	ck_assert_int_eq(store_open(path, &st, msg, sizeof msg), SH_OK);
+	ck_assert_int_eq(hub_open(st, &env, &hub, &err), SH_OK);
+	ck_assert_int_eq(raw_int64(path, "PRAGMA user_version"), 7);
+	/* The old row keeps its own body and properties. */
+	struct got_message g;
+	memset(&g, 0, sizeof g);
+	struct hub_security_message_query q = { .device_id = "d1" };
+	ck_assert_int_eq(hub_security_messages_each(hub, &q, keep_message, &g), SH_OK);
+	ck_assert_int_eq(g.n, 1);
+	ck_assert_str_eq(g.body, "old body");
+	ck_assert_str_eq(g.props, "{\"sys\":{},\"app\":{}}");
+	/* Failures counted for the old Login rows (any case, as the rule reads them). */
+	struct lb l = { .ordered = true };
+	ck_assert_int_eq(store_sec_login_failures(st, "d1", 1, 10000000, 0, 0, keep_lb, &l), SH_OK);
+	ck_assert_int_eq(l.n, 1);
+	ck_assert_str_eq(l.ids[0], "a");
+	ck_assert_int_eq(raw_int64(path, "SELECT login_failures FROM security_events WHERE id = 1"),
+			 2);
+	/* The last-message record is filled in from the old rows. */
+	int64_t last[2] = { 0, 0 };
+	ck_assert_int_eq(store_sec_last_messages(st, "d1", keep_last, last), SH_OK);
+	ck_assert_int_eq(last[0], 5000000);
+	ck_assert_int_eq(last[1], 1);
+	/* Foreign keys still hold, and new rows go in next to the old ones. */
+	ck_assert_int_eq(raw_int64(path, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
+	add_device("d1");
+	send_logins("d1", 1, 1, "Fail");
+	ck_assert_int_eq(events("Login").n, 3);
+	ck_assert_int_eq(store_sec_last_messages(st, "d1", keep_last, last), SH_OK);
+	ck_assert_int_eq(last[1], 2);
+	remove_file(path);
+}
+END_TEST
+
 /* --- hub_auth_device_token ----------------------------------------------------------------- */
 
 START_TEST(hub_auth_device_token_bare_host_scope_ok)
@@ -642,6 +981,13 @@ static Suite *hub_security_suite(void)
 		{"hub_security_summary", {hub_security_summary_counts}},
 		{"hub_security_events_each", {hub_security_events_each_filters_and_pages}},
 		{"hub_auth_device_token", {hub_auth_device_token_bare_host_scope_ok}},
+		{"hub_security_messages_each", {hub_security_messages_each_body_stored_once_read_back_whole}},
+		{"hub_security_ingest_rules", {hub_security_login_failures_counted_per_event_row,
+					       hub_security_brute_force_success_after_stored_failures,
+					       hub_security_brute_force_successes_alone_raise_nothing}},
+		{"store_sec_login_failures", {store_sec_login_failures_window_skip_limit_order}},
+		{"store_open", {store_open_version6_file_migrates_keeping_security_rows}},
+		{"hub_reset", {hub_reset_counts_security_rows_and_forgets_agents}},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		TCase *tc = tcase_create(cases[i].name);

@@ -34,15 +34,21 @@ static const struct secconfig_drift_row *row_of(const struct secconfig_drift *d,
 
 START_TEST(secconfig_field_at_table_matches_docs)
 {
-	size_t n = 0, in_default = 0, priorities = 0;
+	size_t n = 0, in_default = 0, priorities = 0, some = 0;
 	for (const struct secconfig_field *f; (f = secconfig_field_at(n)); n++) {
 		in_default += f->in_default_twin;
+		some += f->some_agents_only;
 		priorities += f->kind == SECCONFIG_PRIORITY;
 		ck_assert_ptr_eq(secconfig_field_find(f->key), f);
 	}
 	ck_assert_uint_eq(n, 30);
 	ck_assert_uint_eq(in_default, 25);
 	ck_assert_uint_eq(priorities, 15); /* 14 of the twin + the C agent's Operational */
+	/* 5 priorities and 2 ProcessTerminate aggregation keys the C agent lacks, the C# agent's
+	 * missing Operational, and hubResourceId (C# only). */
+	ck_assert_uint_eq(some, 9);
+	ck_assert(secconfig_field_find("aggregationIntervalProcessTerminate")->some_agents_only);
+	ck_assert(!secconfig_field_find("eventPriorityLogin")->some_agents_only);
 	const struct secconfig_field *f = secconfig_field_find("maxMessageSizeInBytes");
 	ck_assert_int_eq(f->min, 8192);
 	ck_assert_int_eq(f->max, 262144);
@@ -322,6 +328,116 @@ START_TEST(secconfig_drift_unknown_fields_and_bad_shapes)
 }
 END_TEST
 
+/* The C agent's reported object (§1.5): the default twin's fields but the ones it does not know,
+ * priorities in lower case, plus eventPriorityOperational. */
+static cJSON *c_agent_report_of_default(void)
+{
+	cJSON *rep = secconfig_default_desired();
+	cJSON *obj = cJSON_GetObjectItemCaseSensitive(rep, SECCONFIG_OBJECT);
+	static const char *const unknown[] = {
+		"eventPriorityConnectedHardware", "eventPriorityProcessTerminate",
+		"eventPriorityConfigurationError", "eventPriorityDroppedEventsStatistics",
+		"eventPriorityMessageStatistics", "aggregationEnabledProcessTerminate",
+		"aggregationIntervalProcessTerminate",
+	};
+	for (size_t i = 0; i < NELEM(unknown); i++)
+		cJSON_DeleteItemFromObjectCaseSensitive(obj, unknown[i]);
+	for (cJSON *e = obj->child; e; e = e->next) {
+		cJSON *v = cJSON_GetObjectItemCaseSensitive(e, "value");
+		if (strncmp(e->string, "eventPriority", 13) == 0 && cJSON_IsString(v)) {
+			char low[8];
+			snprintf(low, sizeof low, "%s", v->valuestring);
+			for (char *c = low; *c; c++)
+				*c = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
+			cJSON_SetValuestring(v, low);
+		}
+	}
+	cJSON *op = cJSON_AddObjectToObject(obj, "eventPriorityOperational");
+	cJSON_AddStringToObject(op, "value", "off");
+	return rep;
+}
+
+START_TEST(secconfig_drift_c_agent_on_default_twin_applied_not_reported)
+{
+	cJSON *des = secconfig_default_desired();
+	cJSON *rep = c_agent_report_of_default();
+	struct secconfig_drift d;
+	ck_assert_int_eq(secconfig_drift(des, rep, NULL, &d), SH_OK);
+	ck_assert(d.reported_present);
+	ck_assert(d.applied);
+	ck_assert_int_eq(row_of(&d, "aggregationEnabledProcessTerminate")->state,
+			 SECCONFIG_NOT_REPORTED);
+	ck_assert_int_eq(row_of(&d, "aggregationIntervalProcessTerminate")->state,
+			 SECCONFIG_NOT_REPORTED);
+	ck_assert_int_eq(row_of(&d, "eventPriorityMessageStatistics")->state,
+			 SECCONFIG_NOT_REPORTED);
+	ck_assert_int_eq(row_of(&d, "eventPriorityLogin")->state, SECCONFIG_APPLIED);
+	ck_assert_int_eq(row_of(&d, "aggregationEnabledProcessCreate")->state, SECCONFIG_APPLIED);
+	/* Not desired and reported: still "default", whoever knows it. */
+	ck_assert_int_eq(row_of(&d, "eventPriorityOperational")->state, SECCONFIG_DEFAULT);
+	cJSON *j = secconfig_drift_json(&d);
+	const cJSON *f;
+	bool seen = false;
+	cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(j, "fields"))
+		if (strcmp(cJSON_GetObjectItemCaseSensitive(f, "field")->valuestring,
+			   "aggregationIntervalProcessTerminate") == 0) {
+			ck_assert_str_eq(cJSON_GetObjectItemCaseSensitive(f, "state")->valuestring,
+					 "not-reported");
+			seen = true;
+		}
+	ck_assert(seen);
+	ck_assert(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "applied")));
+	cJSON_Delete(j);
+	secconfig_drift_free(&d);
+	cJSON_Delete(des);
+	cJSON_Delete(rep);
+}
+END_TEST
+
+START_TEST(secconfig_drift_common_field_missing_stays_pending)
+{
+	cJSON *des = secconfig_default_desired();
+	cJSON *rep = c_agent_report_of_default();
+	cJSON_DeleteItemFromObjectCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(rep, SECCONFIG_OBJECT), "snapshotFrequency");
+	struct secconfig_drift d;
+	ck_assert_int_eq(secconfig_drift(des, rep, NULL, &d), SH_OK);
+	ck_assert(!d.applied);
+	ck_assert_int_eq(row_of(&d, "snapshotFrequency")->state, SECCONFIG_PENDING);
+	secconfig_drift_free(&d);
+	/* A field some agents only know, reported with another value, is pending too. */
+	cJSON_Delete(rep);
+	rep = c_agent_report_of_default();
+	cJSON *obj = cJSON_GetObjectItemCaseSensitive(rep, SECCONFIG_OBJECT);
+	cJSON *w = cJSON_AddObjectToObject(obj, "aggregationIntervalProcessTerminate");
+	cJSON_AddStringToObject(w, "value", "PT2H");
+	ck_assert_int_eq(secconfig_drift(des, rep, NULL, &d), SH_OK);
+	ck_assert(!d.applied);
+	ck_assert_int_eq(row_of(&d, "aggregationIntervalProcessTerminate")->state,
+			 SECCONFIG_PENDING);
+	secconfig_drift_free(&d);
+	cJSON_Delete(des);
+	cJSON_Delete(rep);
+}
+END_TEST
+
+START_TEST(secconfig_drift_nothing_reported_everything_pending)
+{
+	cJSON *des = secconfig_default_desired();
+	cJSON *rep = json("{\"$version\":1}");
+	struct secconfig_drift d;
+	ck_assert_int_eq(secconfig_drift(des, rep, NULL, &d), SH_OK);
+	ck_assert(!d.reported_present);
+	ck_assert(!d.applied);
+	ck_assert_int_eq(row_of(&d, "aggregationEnabledProcessTerminate")->state,
+			 SECCONFIG_PENDING);
+	ck_assert_int_eq(row_of(&d, "highPriorityMessageFrequency")->state, SECCONFIG_PENDING);
+	secconfig_drift_free(&d);
+	cJSON_Delete(des);
+	cJSON_Delete(rep);
+}
+END_TEST
+
 START_TEST(secconfig_drift_free_null_and_twice)
 {
 	struct secconfig_drift d;
@@ -340,6 +456,7 @@ START_TEST(secconfig_state_str_each)
 	ck_assert_str_eq(secconfig_state_str(SECCONFIG_REJECTED), "rejected");
 	ck_assert_str_eq(secconfig_state_str(SECCONFIG_DEFAULT), "default");
 	ck_assert_str_eq(secconfig_state_str(SECCONFIG_UNKNOWN_FIELD), "unknown-field");
+	ck_assert_str_eq(secconfig_state_str(SECCONFIG_NOT_REPORTED), "not-reported");
 }
 END_TEST
 
@@ -383,12 +500,173 @@ START_TEST(secconfig_high_priority_ms_reported_desired_default)
 }
 END_TEST
 
+/* ---- typed values (secconfig_priority_parse, _entry_value, _field_default, _duration_format) ---- */
+
+START_TEST(secconfig_priority_parse_any_case_ok_else_invalid)
+{
+	static const struct {
+		const char *s;
+		enum secconfig_priority p;
+	} good[] = { { "High", SECCONFIG_PRIO_HIGH }, { "high", SECCONFIG_PRIO_HIGH },
+		     { "LOW", SECCONFIG_PRIO_LOW },   { "Off", SECCONFIG_PRIO_OFF },
+		     { "oFF", SECCONFIG_PRIO_OFF } };
+	for (size_t i = 0; i < NELEM(good); i++) {
+		enum secconfig_priority p = (enum secconfig_priority)99;
+		ck_assert_int_eq(secconfig_priority_parse(good[i].s, &p), SH_OK);
+		ck_assert_int_eq(p, good[i].p);
+	}
+	static const char *const bad[] = { "", "H", "Hig", "Highest", "Medium", " High", "1", "Lo w" };
+	for (size_t i = 0; i < NELEM(bad); i++) {
+		enum secconfig_priority p = (enum secconfig_priority)99;
+		ck_assert_msg(secconfig_priority_parse(bad[i], &p) == SH_E_INVALID, "accepted '%s'", bad[i]);
+		ck_assert_int_eq(p, 99);
+	}
+	enum secconfig_priority p = SECCONFIG_PRIO_LOW;
+	ck_assert_int_eq(secconfig_priority_parse(NULL, &p), SH_E_INVALID);
+}
+END_TEST
+
+START_TEST(secconfig_entry_value_types_without_bounds)
+{
+	static const struct {
+		const char *key, *wrapper;
+		sh_rc rc;
+		bool set;
+		int64_t i;
+	} cases[] = {
+		{ "highPriorityMessageFrequency", "{\"value\":\"PT10S\"}", SH_OK, true, 10000 },
+		{ "highPriorityMessageFrequency", "{\"value\":\"P1DT0.5S\"}", SH_OK, true, 86400500 },
+		{ "highPriorityMessageFrequency", "{\"value\":\"PT0S\"}", SH_E_INVALID, false, 0 },
+		{ "highPriorityMessageFrequency", "{\"value\":420}", SH_E_INVALID, false, 0 },
+		{ "highPriorityMessageFrequency", "\"PT7M\"", SH_E_INVALID, false, 0 },
+		{ "highPriorityMessageFrequency", "[]", SH_E_INVALID, false, 0 },
+		{ "highPriorityMessageFrequency", "{\"val\":\"PT7M\"}", SH_E_INVALID, false, 0 },
+		{ "highPriorityMessageFrequency", "{\"value\":null}", SH_OK, false, 0 },
+		{ "highPriorityMessageFrequency", "null", SH_OK, false, 0 },
+		/* bounds are the service's business: out of the schema's range is still an integer */
+		{ "maxMessageSizeInBytes", "{\"value\":4096}", SH_OK, true, 4096 },
+		{ "maxMessageSizeInBytes", "{\"value\":300000}", SH_OK, true, 300000 },
+		{ "maxLocalCacheSizeInBytes", "{\"value\":-1}", SH_OK, true, -1 },
+		{ "maxMessageSizeInBytes", "{\"value\":204800.5}", SH_E_INVALID, false, 0 },
+		{ "maxMessageSizeInBytes", "{\"value\":1e300}", SH_E_INVALID, false, 0 },
+		{ "maxMessageSizeInBytes", "{\"value\":\"204800\"}", SH_E_INVALID, false, 0 },
+		{ "eventPriorityLogin", "{\"value\":\"oFf\"}", SH_OK, true, SECCONFIG_PRIO_OFF },
+		{ "eventPriorityLogin", "{\"value\":\"High\"}", SH_OK, true, SECCONFIG_PRIO_HIGH },
+		{ "eventPriorityLogin", "{\"value\":2}", SH_E_INVALID, false, 0 },
+		{ "aggregationEnabledProcessCreate", "{\"value\":true}", SH_OK, true, 1 },
+		{ "aggregationEnabledProcessCreate", "{\"value\":false}", SH_OK, true, 0 },
+		{ "aggregationEnabledProcessCreate", "{\"value\":1}", SH_E_INVALID, false, 0 },
+		{ "baselineCustomChecksFilePath", "{\"value\":{}}", SH_E_INVALID, false, 0 },
+	};
+	for (size_t i = 0; i < NELEM(cases); i++) {
+		char why[96] = "";
+		struct secconfig_value v = { true, 77, "x" };
+		cJSON *w = json(cases[i].wrapper);
+		sh_rc rc = secconfig_entry_value(secconfig_field_find(cases[i].key), w, &v, why, sizeof(why));
+		ck_assert_msg(rc == cases[i].rc, "%s %s -> %d", cases[i].key, cases[i].wrapper, rc);
+		ck_assert_msg(v.set == cases[i].set && v.i == cases[i].i, "%s %s -> set %d i %lld",
+			      cases[i].key, cases[i].wrapper, v.set, (long long)v.i);
+		ck_assert(rc == SH_OK || why[0] != '\0');
+		ck_assert_ptr_null(v.s);
+		cJSON_Delete(w);
+	}
+	/* a string is borrowed from the JSON read */
+	cJSON *w = json("{\"value\":\"/etc/b.xml\"}");
+	struct secconfig_value v;
+	ck_assert_int_eq(secconfig_entry_value(secconfig_field_find("baselineCustomChecksFilePath"), w, &v,
+					       NULL, 0), SH_OK);
+	ck_assert(v.set);
+	ck_assert_ptr_eq(v.s, cJSON_GetObjectItem(w, "value")->valuestring);
+	cJSON_Delete(w);
+	/* the same entry, out of bounds: accepted by type, refused by the service check */
+	w = json("{\"value\":4096}");
+	const struct secconfig_field *f = secconfig_field_find("maxMessageSizeInBytes");
+	ck_assert_int_eq(secconfig_entry_value(f, w, &v, NULL, 0), SH_OK);
+	ck_assert_int_eq(secconfig_check_entry(f, w, NULL, 0), SH_E_INVALID);
+	cJSON_Delete(w);
+	ck_assert_int_eq(secconfig_entry_value(f, NULL, &v, NULL, 0), SH_OK);
+	ck_assert(!v.set);
+}
+END_TEST
+
+/* Every default read without a parser agrees with the JSON text of the table, read as JSON. */
+START_TEST(secconfig_field_default_agrees_with_table_json)
+{
+	size_t with = 0, without = 0;
+	for (size_t k = 0; secconfig_field_at(k); k++) {
+		const struct secconfig_field *f = secconfig_field_at(k);
+		struct secconfig_value d = { true, 77, "x" };
+		sh_rc rc = secconfig_field_default(f, &d);
+		if (!f->default_json) {
+			ck_assert_int_eq(rc, SH_E_NOTFOUND);
+			ck_assert(!d.set);
+			without++;
+			continue;
+		}
+		ck_assert_msg(rc == SH_OK, "%s: %d", f->key, rc);
+		char text[128];
+		snprintf(text, sizeof(text), "{\"value\":%s}", f->default_json);
+		cJSON *w = json(text);
+		struct secconfig_value v;
+		ck_assert_int_eq(secconfig_entry_value(f, w, &v, NULL, 0), SH_OK);
+		ck_assert_msg(d.set && v.set && d.i == v.i, "%s: %lld vs %lld", f->key, (long long)d.i,
+			      (long long)v.i);
+		if (f->kind == SECCONFIG_STRING)
+			ck_assert_str_eq(d.s, v.s);
+		else
+			ck_assert_ptr_null(d.s);
+		cJSON_Delete(w);
+		with++;
+	}
+	ck_assert_uint_gt(with, 20);
+	ck_assert_uint_ge(without, 1);
+	struct secconfig_value d;
+	ck_assert_int_eq(secconfig_field_default(secconfig_field_find("highPriorityMessageFrequency"), &d),
+			 SH_OK);
+	ck_assert_int_eq(d.i, 420000);
+	ck_assert_int_eq(secconfig_field_default(secconfig_field_find("maxLocalCacheSizeInBytes"), &d),
+			 SH_OK);
+	ck_assert_int_eq(d.i, 2560000);
+	ck_assert_int_eq(secconfig_field_default(secconfig_field_find("eventPriorityListeningPorts"), &d),
+			 SH_OK);
+	ck_assert_int_eq(d.i, SECCONFIG_PRIO_HIGH);
+	ck_assert_int_eq(secconfig_field_default(secconfig_field_find("eventPriorityOperational"), &d),
+			 SH_E_NOTFOUND);
+	ck_assert_int_eq(secconfig_field_default(NULL, &d), SH_E_NOTFOUND);
+}
+END_TEST
+
+START_TEST(secconfig_duration_format_known_and_round_trip)
+{
+	static const struct {
+		int64_t ms;
+		const char *text;
+	} known[] = {
+		{ 420000, "PT7M" },	      { 18000000, "PT5H" }, { 46800000, "PT13H" },
+		{ 90061000, "P1DT1H1M1S" }, { 86400000, "P1D" }, { 0, "PT0S" },
+		{ 1500, "PT1.5S" },	      { 1, "PT0.001S" },    { 60010, "PT1M0.01S" },
+		{ 4294967295LL, "P49DT17H2M47.295S" },	      { -5, "PT0S" },
+	};
+	char b[SECCONFIG_DURATION_TEXT];
+	for (size_t i = 0; i < NELEM(known); i++)
+		ck_assert_str_eq(secconfig_duration_format(known[i].ms, b), known[i].text);
+	static const int64_t vals[] = { 1, 999, 1000, 59999, 3600000, 86399999, 86400001, 4294967296LL,
+					INT64_MAX / 2, INT64_MAX };
+	for (size_t i = 0; i < NELEM(vals); i++) {
+		int64_t back = -1;
+		ck_assert_int_eq(secconfig_duration_parse(secconfig_duration_format(vals[i], b), &back), SH_OK);
+		ck_assert_msg(back == vals[i], "%lld -> %s -> %lld", (long long)vals[i], b, (long long)back);
+		ck_assert_uint_lt(strlen(b), sizeof(b));
+	}
+}
+END_TEST
+
 static Suite *secconfig_suite(void)
 {
 	Suite *s = suite_create("secconfig");
 	struct {
 		const char *name;
-		const TTest *tests[6];
+		const TTest *tests[8];
 	} cases[] = {
 		{ "secconfig_field_at", { secconfig_field_at_table_matches_docs } },
 		{ "secconfig_field_find", { secconfig_field_find_unknown_null } },
@@ -400,15 +678,22 @@ static Suite *secconfig_suite(void)
 				       secconfig_drift_duration_spelling_and_pending,
 				       secconfig_drift_type_mismatch_rejected,
 				       secconfig_drift_not_optimal_shown_not_rejected,
-				       secconfig_drift_unknown_fields_and_bad_shapes } },
+				       secconfig_drift_unknown_fields_and_bad_shapes,
+				       secconfig_drift_c_agent_on_default_twin_applied_not_reported,
+				       secconfig_drift_common_field_missing_stays_pending,
+				       secconfig_drift_nothing_reported_everything_pending } },
 		{ "secconfig_drift_free", { secconfig_drift_free_null_and_twice } },
 		{ "secconfig_state_str", { secconfig_state_str_each } },
 		{ "secconfig_drift_json", { secconfig_drift_json_shape } },
 		{ "secconfig_high_priority_ms", { secconfig_high_priority_ms_reported_desired_default } },
+		{ "secconfig_priority_parse", { secconfig_priority_parse_any_case_ok_else_invalid } },
+		{ "secconfig_entry_value", { secconfig_entry_value_types_without_bounds } },
+		{ "secconfig_field_default", { secconfig_field_default_agrees_with_table_json } },
+		{ "secconfig_duration_format", { secconfig_duration_format_known_and_round_trip } },
 	};
 	for (size_t i = 0; i < NELEM(cases); i++) {
 		TCase *tc = tcase_create(cases[i].name);
-		for (size_t k = 0; k < 6 && cases[i].tests[k]; k++)
+		for (size_t k = 0; k < 8 && cases[i].tests[k]; k++)
 			tcase_add_test(tc, cases[i].tests[k]);
 		suite_add_tcase(s, tc);
 	}

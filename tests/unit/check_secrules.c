@@ -27,7 +27,7 @@ static struct secrules_event mk(const char *id, const char *name, int64_t t, con
 	ck_assert_msg(p != NULL, "bad payload %s", payload);
 	ck_assert_uint_lt(n_payloads, NELEM(payloads));
 	payloads[n_payloads++] = p;
-	struct secrules_event e = { "dev1", "azureiotsecurity", id, name, t, p };
+	struct secrules_event e = { "dev1", "azureiotsecurity", id, name, t, p, false };
 	return e;
 }
 
@@ -121,6 +121,39 @@ START_TEST(secrules_brute_force_followed_by_success_high)
 	ck_assert_uint_eq(out.n, 1);
 	ck_assert_str_eq(out.v[0].rule, "bruteForce");
 	secrules_alerts_free(&out);
+}
+END_TEST
+
+START_TEST(secrules_brute_force_stored_run_not_raised_again)
+{
+	struct secrules_thresholds t = defaults(); /* 5 in 600 s */
+	static const char *const sid[] = { "s0", "s1", "s2", "s3", "s4", "n0", "n1", "ok" };
+	struct secrules_event ev[8];
+	for (int i = 0; i < 7; i++) {
+		ev[i] = mk(sid[i], "Login", T0 + i * 10 * S, FAIL_ITEM);
+		ev[i].stored = i < 5;
+	}
+	struct secrules_alerts out = {0};
+	/* Five stored failures (alerted when they came) and two new ones: the same run. */
+	ck_assert_int_eq(secrules_brute_force(ev, 7, &t, &out), SH_OK);
+	ck_assert_uint_eq(out.n, 0);
+	/* Three stored and two new: the new ones complete the run now. */
+	ck_assert_int_eq(secrules_brute_force(ev + 2, 5, &t, &out), SH_OK);
+	ck_assert_uint_eq(out.n, 1);
+	ck_assert_str_eq(out.v[0].rule, "bruteForce");
+	ck_assert_str_eq(out.v[0].evidence[0], "s2");
+	secrules_alerts_free(&out);
+	/* A new success after a stored complete run: the High alert, with the whole run. */
+	ev[5] = mk("ok", "Login", T0 + 60 * S, OK_ITEM);
+	ck_assert_int_eq(secrules_brute_force(ev, 6, &t, &out), SH_OK);
+	ck_assert_uint_eq(out.n, 1);
+	ck_assert_str_eq(out.v[0].rule, "bruteForceSuccess");
+	ck_assert_uint_eq(out.v[0].n_evidence, 6);
+	secrules_alerts_free(&out);
+	/* The same success seen before: nothing. */
+	ev[5].stored = true;
+	ck_assert_int_eq(secrules_brute_force(ev, 6, &t, &out), SH_OK);
+	ck_assert_uint_eq(out.n, 0);
 }
 END_TEST
 
@@ -440,11 +473,12 @@ static Suite *secrules_suite(void)
 	Suite *s = suite_create("secrules");
 	struct {
 		const char *name;
-		const TTest *tests[4];
+		const TTest *tests[5];
 	} cases[] = {
 		{ "secrules_brute_force", { secrules_brute_force_threshold_within_window_fires,
 					    secrules_brute_force_below_threshold_or_outside_window_silent,
-					    secrules_brute_force_followed_by_success_high } },
+					    secrules_brute_force_followed_by_success_high,
+					    secrules_brute_force_stored_run_not_raised_again } },
 		{ "secrules_open_ports", { secrules_open_ports_outside_allowed_fires_allowed_silent,
 					   secrules_open_ports_ranges_and_wildcards } },
 		{ "secrules_permissive_firewall", { secrules_permissive_firewall_policy_fires_narrow_rule_silent } },
@@ -461,7 +495,7 @@ static Suite *secrules_suite(void)
 	for (size_t i = 0; i < NELEM(cases); i++) {
 		TCase *tc = tcase_create(cases[i].name);
 		tcase_add_checked_fixture(tc, NULL, teardown);
-		for (size_t k = 0; k < 4 && cases[i].tests[k]; k++)
+		for (size_t k = 0; k < 5 && cases[i].tests[k]; k++)
 			tcase_add_test(tc, cases[i].tests[k]);
 		suite_add_tcase(s, tc);
 	}

@@ -269,9 +269,9 @@ END_TEST
 
 /* ---- store_schema_version, store_migration_sql ---- */
 
-START_TEST(store_schema_version_is_six)
+START_TEST(store_schema_version_is_seven)
 {
-	ck_assert_int_eq(store_schema_version(), 6);
+	ck_assert_int_eq(store_schema_version(), 7);
 }
 END_TEST
 
@@ -1847,7 +1847,7 @@ static Suite *store_suite(void)
 {
 	Suite *s = suite_create("store");
 
-	ADD(s, "store_schema_version", store_schema_version_is_six);
+	ADD(s, "store_schema_version", store_schema_version_is_seven);
 	ADD(s, "store_x509_ca", store_x509_ca_put_each_delete);
 	ADD(s, "store_migration_sql", store_migration_sql_known_versions_listed);
 	ADD(s, "store_open", store_open_memory_succeeds, store_open_new_file_is_wal_current_and_marked,

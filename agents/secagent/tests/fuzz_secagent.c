@@ -76,13 +76,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	}
 	case 5: {
-		uint32_t ms;
-		if (sa_duration_parse(z, &ms) == SH_OK) {
-			char b[32];
-			uint32_t back;
-			assert(ms > 0);
-			assert(sa_duration_parse(sa_duration_format(ms, b), &back) == SH_OK);
-			assert(back == ms / 1000 * 1000);
+		/* durations are core/secconfig's: parse, write back, read back the same length */
+		int64_t ms;
+		if (secconfig_duration_parse(z, &ms) == SH_OK) {
+			char b[SECCONFIG_DURATION_TEXT];
+			int64_t back;
+			assert(ms >= 0);
+			assert(secconfig_duration_parse(secconfig_duration_format(ms, b), &back) == SH_OK);
+			assert(back == ms);
 		}
 		break;
 	}
@@ -97,9 +98,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (rc != SH_OK)
 			assert(memcmp(&c, &before, sizeof c) == 0 && rep.n_errors == 1);
 		else
-			assert(c.max_message_bytes >= SA_MIN_MESSAGE && c.max_message_bytes <= SA_MAX_MESSAGE);
+			assert(c.max_message_bytes >= 0 && c.max_message_bytes <= INT32_MAX &&
+			       c.high_freq_ms > 0 && c.snapshot_ms > 0);
+		/* what the agent reports, read back as desired, is the same configuration */
 		cJSON *r = sa_config_reported(&c);
 		assert(r);
+		struct sa_config back;
+		sa_config_default(&back);
+		assert(sa_config_apply(&back, r, &rep) == SH_OK);
+		assert(memcmp(&back, &c, sizeof c) == 0);
 		cJSON_Delete(r);
 		cJSON_Delete(d);
 		break;

@@ -342,80 +342,6 @@ bool secmsg_header_is_security(struct sh_span name, struct sh_span value)
 
 /* ---- reasons ---- */
 
-struct rlist {
-	struct secmsg_reason *v;
-	size_t n, cap;
-	bool any_invalid, any_tolerated, capped;
-};
-
-struct ctx {
-	enum secmsg_mode mode;
-	bool nomem;
-};
-
-static char *dup_str(struct ctx *c, const char *s)
-{
-	size_t n = strlen(s);
-	char *d = malloc(n + 1);
-	if (!d) {
-		c->nomem = true;
-		return NULL;
-	}
-	memcpy(d, s, n + 1);
-	return d;
-}
-
-/*
- * Record a finding in `l`. The verdict flags always move; the text is kept only for the first
- * SECMSG_MAX_REASONS - 1 findings, then one "further reasons omitted" entry closes the list.
- */
-static void add_reason(struct ctx *c, struct rlist *l, const char *path, const char *text,
-		       bool tolerated)
-{
-	if (tolerated)
-		l->any_tolerated = true;
-	else
-		l->any_invalid = true;
-	if (l->capped)
-		return;
-	if (l->n + 1 >= SECMSG_MAX_REASONS) {
-		l->capped = true;
-		path = "$";
-		text = "further reasons omitted";
-		tolerated = false;
-	}
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 4;
-		struct secmsg_reason *v = realloc(l->v, cap * sizeof(*v));
-		if (!v) {
-			c->nomem = true;
-			return;
-		}
-		l->v = v;
-		l->cap = cap;
-	}
-	struct secmsg_reason *r = &l->v[l->n];
-	r->path = dup_str(c, path);
-	r->text = dup_str(c, text);
-	r->tolerated = tolerated;
-	if (!r->path || !r->text) {
-		free(r->path);
-		free(r->text);
-		return;
-	}
-	l->n++;
-}
-
-/*
- * A known deviation at `path`: in service mode recorded as tolerated and accepted (returns
- * true); in strict mode an ordinary reason (returns false, the caller treats the value as bad).
- */
-static bool deviation(struct ctx *c, struct rlist *l, const char *path, const char *text)
-{
-	add_reason(c, l, path, text, c->mode == SECMSG_SERVICE);
-	return c->mode == SECMSG_SERVICE;
-}
-
 /*
  * `base` + "." + key into `out`, the key made printable ASCII (others -> '?') and cut at 48
  * bytes, so a hostile key cannot make a path long or non-UTF-8.
@@ -439,6 +365,121 @@ static void path_key(char out[PATH_MAX_LEN], const char *base, const char *key)
 static void path_index(char out[PATH_MAX_LEN], const char *base, const char *key, size_t i)
 {
 	snprintf(out, PATH_MAX_LEN, "%s.%s[%zu]", base, key, i);
+}
+
+/*
+ * A JSON path that is formatted only when a reason is recorded: the checks build a chain of
+ * these on the stack as they descend (a value's path is its parent's plus a key or an index),
+ * which costs a few stores, where formatting every path with snprintf cost 15% of validating
+ * a valid message. Rendering applies path_key and path_index from the root down, so the text
+ * is exactly what formatting each level eagerly gave, truncation of hostile keys included.
+ */
+enum jpath_kind { JP_LIT_K, JP_KEY_K, JP_IDX_K };
+
+struct jpath {
+	const struct jpath *up; /* the parent (NULL for a literal) */
+	const char *key;        /* literal: the whole path; key: the key; index: the array's key */
+	size_t index;           /* index: the position in that array */
+	enum jpath_kind kind;
+};
+
+#define JP_LIT(s) ((struct jpath){ NULL, (s), 0, JP_LIT_K })
+#define JP_KEY(u, k) ((struct jpath){ (u), (k), 0, JP_KEY_K })
+#define JP_IDX(u, k, i) ((struct jpath){ (u), (k), (i), JP_IDX_K })
+
+static void jpath_render(const struct jpath *p, char out[PATH_MAX_LEN])
+{
+	char base[PATH_MAX_LEN];
+	if (p->kind == JP_LIT_K || !p->up) {
+		snprintf(out, PATH_MAX_LEN, "%s", p->key);
+		return;
+	}
+	jpath_render(p->up, base);
+	if (p->kind == JP_KEY_K)
+		path_key(out, base, p->key);
+	else
+		path_index(out, base, p->key, p->index);
+}
+
+
+struct rlist {
+	struct secmsg_reason *v;
+	size_t n, cap;
+	bool any_invalid, any_tolerated, capped;
+};
+
+struct ctx {
+	enum secmsg_mode mode;
+	bool nomem;
+	char *pbuf;  /* where payloads are printed, reused for every event (NULL: none) */
+	size_t pcap; /* its size */
+};
+
+static char *dup_str(struct ctx *c, const char *s)
+{
+	size_t n = strlen(s);
+	char *d = malloc(n + 1);
+	if (!d) {
+		c->nomem = true;
+		return NULL;
+	}
+	memcpy(d, s, n + 1);
+	return d;
+}
+
+/*
+ * Record a finding in `l`. The verdict flags always move; the text is kept only for the first
+ * SECMSG_MAX_REASONS - 1 findings, then one "further reasons omitted" entry closes the list.
+ */
+static void add_reason(struct ctx *c, struct rlist *l, const struct jpath *path, const char *text,
+		       bool tolerated)
+{
+	if (tolerated)
+		l->any_tolerated = true;
+	else
+		l->any_invalid = true;
+	if (l->capped)
+		return;
+	static const struct jpath capped = { NULL, "$", 0, JP_LIT_K };
+	if (l->n + 1 >= SECMSG_MAX_REASONS) {
+		l->capped = true;
+		path = &capped;
+		text = "further reasons omitted";
+		tolerated = false;
+	}
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 4;
+		struct secmsg_reason *v = realloc(l->v, cap * sizeof(*v));
+		if (!v) {
+			c->nomem = true;
+			return;
+		}
+		l->v = v;
+		l->cap = cap;
+	}
+	struct secmsg_reason *r = &l->v[l->n];
+	char text_path[PATH_MAX_LEN];
+	jpath_render(path, text_path);
+	r->path = dup_str(c, text_path);
+	r->text = dup_str(c, text);
+	r->tolerated = tolerated;
+	if (!r->path || !r->text) {
+		free(r->path);
+		free(r->text);
+		return;
+	}
+	l->n++;
+}
+
+/*
+ * A known deviation at `path`: in service mode recorded as tolerated and accepted (returns
+ * true); in strict mode an ordinary reason (returns false, the caller treats the value as bad).
+ */
+static bool deviation(struct ctx *c, struct rlist *l, const struct jpath *path,
+		      const char *text)
+{
+	add_reason(c, l, path, text, c->mode == SECMSG_SERVICE);
+	return c->mode == SECMSG_SERVICE;
 }
 
 /* ---- the pre-scan ---- */
@@ -532,7 +573,7 @@ static const char *type_name(const cJSON *v)
 	return "invalid";
 }
 
-static void wrong_type(struct ctx *c, struct rlist *l, const char *path, const char *want,
+static void wrong_type(struct ctx *c, struct rlist *l, const struct jpath *path, const char *want,
 		       const cJSON *v)
 {
 	char text[96];
@@ -541,7 +582,7 @@ static void wrong_type(struct ctx *c, struct rlist *l, const char *path, const c
 }
 
 /* ExtraDetails: an object of strings; numbers and booleans are a tolerated deviation. */
-static void check_extra(struct ctx *c, struct rlist *l, const char *path, cJSON *v)
+static void check_extra(struct ctx *c, struct rlist *l, const struct jpath *path, cJSON *v)
 {
 	if (!cJSON_IsObject(v)) {
 		wrong_type(c, l, path, "object of strings", v);
@@ -549,20 +590,19 @@ static void check_extra(struct ctx *c, struct rlist *l, const char *path, cJSON 
 	}
 	cJSON *next;
 	for (cJSON *e = v->child; e; e = next) {
-		char p[PATH_MAX_LEN];
 		next = e->next;
-		path_key(p, path, e->string ? e->string : "");
+		const struct jpath p = JP_KEY(path, e->string ? e->string : "");
 		if (cJSON_IsString(e))
 			continue;
 		if (cJSON_IsNumber(e) || cJSON_IsBool(e)) {
-			if (deviation(c, l, p, "ExtraDetails value is not a string")) {
+			if (deviation(c, l, &p, "ExtraDetails value is not a string")) {
 				char t[40];
 				scalar_text(e, t);
 				make_string(c, e, t);
 			}
 			continue;
 		}
-		wrong_type(c, l, p, "string", e);
+		wrong_type(c, l, &p, "string", e);
 	}
 }
 
@@ -582,7 +622,7 @@ static bool ascii_caseeq(const char *a, const char *b)
  * item in place, so the normalised payload carries the schema's types.
  */
 static void check_field(struct ctx *c, struct rlist *l, const struct secmsg_schema *s,
-			const struct secmsg_field *f, const char *path, cJSON *v)
+			const struct secmsg_field *f, const struct jpath *path, cJSON *v)
 {
 	switch (f->type) {
 	case SECMSG_F_STRING:
@@ -654,7 +694,7 @@ static void check_field(struct ctx *c, struct rlist *l, const struct secmsg_sche
 
 /* One payload item: known keys only (with the C# shapes as deviations), types, required. */
 static void check_item(struct ctx *c, struct rlist *l, const struct secmsg_schema *s,
-		       const char *path, cJSON *item)
+		       const struct jpath *path, cJSON *item)
 {
 	if (!cJSON_IsObject(item)) {
 		wrong_type(c, l, path, "object", item);
@@ -664,42 +704,40 @@ static void check_item(struct ctx *c, struct rlist *l, const struct secmsg_schem
 	bool csharp_hw = false;
 	cJSON *next;
 	for (cJSON *v = item->child; v; v = next) {
-		char p[PATH_MAX_LEN];
 		next = v->next;
 		const char *key = v->string ? v->string : "";
-		path_key(p, path, key);
+		const struct jpath p = JP_KEY(path, key);
 		size_t k;
 		for (k = 0; k < s->n_fields; k++)
 			if (strcmp(s->fields[k].name, key) == 0)
 				break;
 		if (k < s->n_fields) {
 			if (seen & (1u << k)) {
-				add_reason(c, l, p, "duplicate key", false);
+				add_reason(c, l, &p, "duplicate key", false);
 				continue;
 			}
 			seen |= 1u << k;
-			check_field(c, l, s, &s->fields[k], p, v);
+			check_field(c, l, s, &s->fields[k], &p, v);
 			continue;
 		}
 		if (strcmp(s->name, "ProcessCreate") == 0 && strcmp(key, "Hash") == 0 &&
 		    cJSON_IsString(v)) {
-			deviation(c, l, p, "top-level Hash is not in the schema (C# agent)");
+			deviation(c, l, &p, "top-level Hash is not in the schema (C# agent)");
 			continue;
 		}
 		if (strcmp(s->name, "ConnectedHardware") == 0 && strcmp(key, "ConnectedHardware") == 0 &&
 		    cJSON_IsString(v)) {
-			csharp_hw = deviation(c, l, p, "C# ConnectedHardware shape instead of "
+			csharp_hw = deviation(c, l, &p, "C# ConnectedHardware shape instead of "
 						       "HardwareCategory/SubCategory/Name");
 			continue;
 		}
-		add_reason(c, l, p, "key not allowed by the schema", false);
+		add_reason(c, l, &p, "key not allowed by the schema", false);
 	}
 	for (size_t k = 0; k < s->n_fields; k++) {
 		if (!s->fields[k].required || (seen & (1u << k)) || csharp_hw)
 			continue;
-		char p[PATH_MAX_LEN];
-		path_key(p, path, s->fields[k].name);
-		add_reason(c, l, p, "required key missing", false);
+		const struct jpath p = JP_KEY(path, s->fields[k].name);
+		add_reason(c, l, &p, "required key missing", false);
 	}
 	if (s->user_any_of && !cJSON_HasObjectItem(item, "UserId") &&
 	    !cJSON_HasObjectItem(item, "UserName"))
@@ -715,7 +753,7 @@ static void check_item(struct ctx *c, struct rlist *l, const struct secmsg_schem
  * Returns true with *us set when the text could be read at all (also when strict mode
  * reported a deviation in it); *zoned says whether it carried a zone.
  */
-static bool read_time(struct ctx *c, struct rlist *l, const char *path, const char *s,
+static bool read_time(struct ctx *c, struct rlist *l, const struct jpath *path, const char *s,
 		      int64_t *us, bool *zoned)
 {
 	char buf[48];
@@ -782,6 +820,62 @@ static char *copy_if_string(struct ctx *c, const cJSON *v)
 }
 
 /*
+ * Print a payload compactly into the context's buffer, or, when it does not fit there (or
+ * there is none), into a new one left in *heap for the caller to cJSON_free. Returns the
+ * text, or NULL out of memory (c->nomem set).
+ */
+static const char *print_payload(struct ctx *c, cJSON *payload, char **heap)
+{
+	*heap = NULL;
+	if (c->pbuf && c->pcap <= INT32_MAX &&
+	    cJSON_PrintPreallocated(payload, c->pbuf, (int)c->pcap, 0))
+		return c->pbuf;
+	*heap = cJSON_PrintUnformatted(payload);
+	if (!*heap)
+		c->nomem = true;
+	return *heap;
+}
+
+/*
+ * Copy an event's texts into one block the row owns (row->storage): the payload text
+ * (`payload`, NULL leaves payload_json NULL) and, each when it is a string, Id,
+ * TimestampLocal, TimestampUTC, Category, Name and EventType (fv holds the event's values in
+ * t_event_keys order). One allocation per event instead of seven.
+ */
+static void event_texts(struct ctx *c, struct secmsg_event *row, const cJSON *const fv[9],
+			const char *payload)
+{
+	char **dst[6] = { &row->id, &row->timestamp_local, &row->timestamp_utc, &row->category,
+			  &row->name, &row->event_type };
+	size_t lens[6], plen = payload ? strlen(payload) + 1 : 0, total = plen;
+	for (size_t k = 0; k < 6; k++) {
+		const cJSON *v = fv[k];
+		lens[k] = cJSON_IsString(v) && v->valuestring ? strlen(v->valuestring) + 1 : 0;
+		total += lens[k];
+	}
+	if (total == 0)
+		return;
+	char *b = malloc(total);
+	if (!b) {
+		c->nomem = true;
+		return;
+	}
+	row->storage = b;
+	if (payload) {
+		memcpy(b, payload, plen);
+		row->payload_json = b;
+		b += plen;
+	}
+	for (size_t k = 0; k < 6; k++) {
+		if (!lens[k])
+			continue;
+		memcpy(b, fv[k]->valuestring, lens[k]);
+		*dst[k] = b;
+		b += lens[k];
+	}
+}
+
+/*
  * Validate event `i` and fill its row. Order: keys, identity fields, the per-Name schema,
  * the (Category, IsEmpty, Payload) combination, then every payload item. The payload is
  * printed after the items were checked, so it carries service mode's coercions.
@@ -789,64 +883,58 @@ static char *copy_if_string(struct ctx *c, const cJSON *v)
 static void check_event(struct ctx *c, cJSON *ev, size_t i, struct secmsg_event *row)
 {
 	struct rlist l = {0};
-	char base[PATH_MAX_LEN], p[PATH_MAX_LEN];
+	const struct jpath root = JP_LIT("$"), base = JP_IDX(&root, "Events", i);
+	struct jpath p;
 	cJSON *payload = NULL;
-	snprintf(base, sizeof(base), "$.Events[%zu]", i);
+	cJSON *fv[9] = {0};
 	row->index = i;
 	if (!cJSON_IsObject(ev)) {
-		wrong_type(c, &l, base, "object", ev);
+		wrong_type(c, &l, &base, "object", ev);
 		goto done;
 	}
-	cJSON *fv[9] = {0};
 	for (cJSON *v = ev->child; v; v = v->next) {
 		const char *key = v->string ? v->string : "";
 		size_t k;
 		for (k = 0; t_event_keys[k]; k++)
 			if (strcmp(t_event_keys[k], key) == 0)
 				break;
-		path_key(p, base, key);
+		p = JP_KEY(&base, key);
 		if (!t_event_keys[k])
-			add_reason(c, &l, p, "key not allowed by the schema", false);
+			add_reason(c, &l, &p, "key not allowed by the schema", false);
 		else if (fv[k])
-			add_reason(c, &l, p, "duplicate key", false);
+			add_reason(c, &l, &p, "duplicate key", false);
 		else
 			fv[k] = v;
 	}
 	for (size_t k = 0; t_event_keys[k]; k++) {
 		if (fv[k])
 			continue;
-		path_key(p, base, t_event_keys[k]);
-		add_reason(c, &l, p, "required key missing", false);
+		p = JP_KEY(&base, t_event_keys[k]);
+		add_reason(c, &l, &p, "required key missing", false);
 	}
 	const cJSON *id = fv[0], *tl = fv[1], *tu = fv[2], *cat = fv[3], *name = fv[4],
 		    *etype = fv[5], *empty = fv[6], *psv = fv[7];
 	payload = fv[8];
-	row->id = copy_if_string(c, id);
-	row->timestamp_local = copy_if_string(c, tl);
-	row->timestamp_utc = copy_if_string(c, tu);
-	row->category = copy_if_string(c, cat);
-	row->name = copy_if_string(c, name);
-	row->event_type = copy_if_string(c, etype);
 	row->is_empty = cJSON_IsTrue(empty);
 
-	path_key(p, base, "Id");
+	p = JP_KEY(&base, "Id");
 	if (id && !cJSON_IsString(id))
-		wrong_type(c, &l, p, "string", id);
+		wrong_type(c, &l, &p, "string", id);
 	else if (id && strlen(id->valuestring) != 36)
-		add_reason(c, &l, p, "not a GUID (36 characters)", false);
+		add_reason(c, &l, &p, "not a GUID (36 characters)", false);
 
 	int64_t us_local = 0, us_utc = 0;
 	bool zl = false, zu = false, got_local = false, got_utc = false;
-	path_key(p, base, "TimestampLocal");
+	p = JP_KEY(&base, "TimestampLocal");
 	if (tl && !cJSON_IsString(tl))
-		wrong_type(c, &l, p, "string", tl);
+		wrong_type(c, &l, &p, "string", tl);
 	else if (tl)
-		got_local = read_time(c, &l, p, tl->valuestring, &us_local, &zl);
-	path_key(p, base, "TimestampUTC");
+		got_local = read_time(c, &l, &p, tl->valuestring, &us_local, &zl);
+	p = JP_KEY(&base, "TimestampUTC");
 	if (tu && !cJSON_IsString(tu))
-		wrong_type(c, &l, p, "string", tu);
+		wrong_type(c, &l, &p, "string", tu);
 	else if (tu)
-		got_utc = read_time(c, &l, p, tu->valuestring, &us_utc, &zu);
+		got_utc = read_time(c, &l, &p, tu->valuestring, &us_utc, &zu);
 	/* the instant: TimestampUTC, else TimestampLocal (its offset applied; zone-less = UTC) */
 	if (got_utc || got_local) {
 		row->has_time = true;
@@ -854,49 +942,49 @@ static void check_event(struct ctx *c, cJSON *ev, size_t i, struct secmsg_event 
 	}
 
 	const struct secmsg_schema *s = NULL;
-	path_key(p, base, "Name");
+	p = JP_KEY(&base, "Name");
 	if (name && !cJSON_IsString(name))
-		wrong_type(c, &l, p, "string", name);
+		wrong_type(c, &l, &p, "string", name);
 	else if (name && !(s = secmsg_schema_find(name->valuestring)))
-		add_reason(c, &l, p, "unknown event name", false);
+		add_reason(c, &l, &p, "unknown event name", false);
 
-	path_key(p, base, "EventType");
+	p = JP_KEY(&base, "EventType");
 	if (etype && !cJSON_IsString(etype))
-		wrong_type(c, &l, p, "string", etype);
+		wrong_type(c, &l, &p, "string", etype);
 	else if (etype && !strv_in(etype->valuestring, t_event_type))
-		add_reason(c, &l, p, "value not in the schema enum", false);
+		add_reason(c, &l, &p, "value not in the schema enum", false);
 	else if (etype && s && strcmp(etype->valuestring, s->event_type) != 0)
-		add_reason(c, &l, p, "EventType does not match Name", false);
+		add_reason(c, &l, &p, "EventType does not match Name", false);
 
 	/* the category the combination rules see: Aggregated counts as Triggered when tolerated */
 	const char *eff_cat = NULL;
-	path_key(p, base, "Category");
+	p = JP_KEY(&base, "Category");
 	if (cat && !cJSON_IsString(cat)) {
-		wrong_type(c, &l, p, "string", cat);
+		wrong_type(c, &l, &p, "string", cat);
 	} else if (cat && strv_in(cat->valuestring, t_category)) {
 		eff_cat = cat->valuestring;
 		if (s && strcmp(eff_cat, s->category) != 0)
-			add_reason(c, &l, p, "Category does not match Name", false);
+			add_reason(c, &l, &p, "Category does not match Name", false);
 	} else if (cat && strcmp(cat->valuestring, "Aggregated") == 0 &&
 		   (!s || strcmp(s->category, "Triggered") == 0)) {
-		if (deviation(c, &l, p, "Category \"Aggregated\" is not in the schema enum"))
+		if (deviation(c, &l, &p, "Category \"Aggregated\" is not in the schema enum"))
 			eff_cat = "Triggered";
 	} else if (cat) {
-		add_reason(c, &l, p, "value not in the schema enum", false);
+		add_reason(c, &l, &p, "value not in the schema enum", false);
 	}
 
-	path_key(p, base, "IsEmpty");
+	p = JP_KEY(&base, "IsEmpty");
 	if (empty && !cJSON_IsBool(empty))
-		wrong_type(c, &l, p, "boolean", empty);
-	path_key(p, base, "PayloadSchemaVersion");
+		wrong_type(c, &l, &p, "boolean", empty);
+	p = JP_KEY(&base, "PayloadSchemaVersion");
 	if (psv && !cJSON_IsString(psv))
-		wrong_type(c, &l, p, "string", psv);
+		wrong_type(c, &l, &p, "string", psv);
 	else if (psv && strcmp(psv->valuestring, "1.0") != 0)
-		add_reason(c, &l, p, "value not in the schema enum", false);
+		add_reason(c, &l, &p, "value not in the schema enum", false);
 
-	path_key(p, base, "Payload");
+	p = JP_KEY(&base, "Payload");
 	if (payload && !cJSON_IsArray(payload)) {
-		wrong_type(c, &l, p, "array", payload);
+		wrong_type(c, &l, &p, "array", payload);
 		payload = NULL;
 	}
 	if (payload) {
@@ -904,34 +992,29 @@ static void check_event(struct ctx *c, cJSON *ev, size_t i, struct secmsg_event 
 		if (eff_cat && empty && cJSON_IsBool(empty)) {
 			bool is_empty = cJSON_IsTrue(empty), periodic = strcmp(eff_cat, "Periodic") == 0;
 			if (!is_empty && row->payload_count == 0)
-				add_reason(c, &l, p, "empty Payload while IsEmpty is false", false);
+				add_reason(c, &l, &p, "empty Payload while IsEmpty is false", false);
 			else if (is_empty && !periodic) {
 				if (s && strcmp(s->name, "ConfigurationError") == 0 && row->payload_count == 0)
-					deviation(c, &l, base, "empty triggered ConfigurationError "
+					deviation(c, &l, &base, "empty triggered ConfigurationError "
 							      "(IsEmpty true, Payload [])");
 				else
-					add_reason(c, &l, base, "IsEmpty true is only allowed for "
+					add_reason(c, &l, &base, "IsEmpty true is only allowed for "
 								"Periodic events", false);
 			}
 		}
 		if (s) {
 			size_t k = 0;
 			for (cJSON *it = payload->child; it; it = it->next, k++) {
-				path_index(p, base, "Payload", k);
-				check_item(c, &l, s, p, it);
+				p = JP_IDX(&base, "Payload", k);
+				check_item(c, &l, s, &p, it);
 			}
 		}
 	}
-done:
-	if (payload) {
-		char *txt = cJSON_PrintUnformatted(payload);
-		row->payload_json = txt ? dup_str(c, txt) : NULL;
-		if (!txt)
-			c->nomem = true;
-		cJSON_free(txt);
-	} else {
-		row->payload_json = dup_str(c, "null");
-	}
+done:;
+	char *heap = NULL;
+	const char *text = payload ? print_payload(c, payload, &heap) : "null";
+	event_texts(c, row, (const cJSON *const *)fv, text);
+	cJSON_free(heap);
 	row->reasons = l.v;
 	row->n_reasons = l.n;
 	row->verdict = l.any_invalid ? SECMSG_INVALID
@@ -964,7 +1047,8 @@ static bool only_ws(const char *p, size_t len)
 /* The envelope: exactly the four keys, their types, then the events. */
 static void check_root(struct ctx *c, struct rlist *l, cJSON *root, struct secmsg_result *out)
 {
-	char p[PATH_MAX_LEN];
+	const struct jpath top = JP_LIT("$");
+	struct jpath p;
 	const cJSON *fv[4] = {0};
 	for (cJSON *v = root->child; v; v = v->next) {
 		const char *key = v->string ? v->string : "";
@@ -972,38 +1056,38 @@ static void check_root(struct ctx *c, struct rlist *l, cJSON *root, struct secms
 		for (k = 0; t_root_keys[k]; k++)
 			if (strcmp(t_root_keys[k], key) == 0)
 				break;
-		path_key(p, "$", key);
+		p = JP_KEY(&top, key);
 		if (!t_root_keys[k])
-			add_reason(c, l, p, "key not allowed by the schema", false);
+			add_reason(c, l, &p, "key not allowed by the schema", false);
 		else if (fv[k])
-			add_reason(c, l, p, "duplicate key", false);
+			add_reason(c, l, &p, "duplicate key", false);
 		else
 			fv[k] = v;
 	}
 	for (size_t k = 0; t_root_keys[k]; k++) {
 		if (fv[k])
 			continue;
-		path_key(p, "$", t_root_keys[k]);
-		add_reason(c, l, p, "required key missing", false);
+		p = JP_KEY(&top, t_root_keys[k]);
+		add_reason(c, l, &p, "required key missing", false);
 	}
 	const cJSON *ver = fv[0], *aid = fv[1], *msv = fv[2], *events = fv[3];
 	out->agent_version = copy_if_string(c, ver);
 	out->agent_id = copy_if_string(c, aid);
 	out->schema_version = copy_if_string(c, msv);
 	if (ver && !cJSON_IsString(ver))
-		wrong_type(c, l, "$.AgentVersion", "string", ver);
+		wrong_type(c, l, &JP_LIT("$.AgentVersion"), "string", ver);
 	if (aid && !cJSON_IsString(aid))
-		wrong_type(c, l, "$.AgentId", "string", aid);
+		wrong_type(c, l, &JP_LIT("$.AgentId"), "string", aid);
 	else if (aid && strlen(aid->valuestring) != 36)
-		add_reason(c, l, "$.AgentId", "not a GUID (36 characters)", false);
+		add_reason(c, l, &JP_LIT("$.AgentId"), "not a GUID (36 characters)", false);
 	if (msv && !cJSON_IsString(msv))
-		wrong_type(c, l, "$.MessageSchemaVersion", "string", msv);
+		wrong_type(c, l, &JP_LIT("$.MessageSchemaVersion"), "string", msv);
 	else if (msv && !strv_in(msv->valuestring, t_schema_version))
-		add_reason(c, l, "$.MessageSchemaVersion", "value not in the schema enum", false);
+		add_reason(c, l, &JP_LIT("$.MessageSchemaVersion"), "value not in the schema enum", false);
 	if (!events)
 		return;
 	if (!cJSON_IsArray(events)) {
-		wrong_type(c, l, "$.Events", "array", events);
+		wrong_type(c, l, &JP_LIT("$.Events"), "array", events);
 		return;
 	}
 	size_t n = 0, items = 0;
@@ -1014,15 +1098,15 @@ static void check_root(struct ctx *c, struct rlist *l, cJSON *root, struct secms
 			items += (size_t)cJSON_GetArraySize(pl);
 	}
 	if (n == 0) {
-		add_reason(c, l, "$.Events", "at least one event is required", false);
+		add_reason(c, l, &JP_LIT("$.Events"), "at least one event is required", false);
 		return;
 	}
 	if (n > SECMSG_MAX_EVENTS) {
-		add_reason(c, l, "$.Events", "more events than simhub accepts (1024)", false);
+		add_reason(c, l, &JP_LIT("$.Events"), "more events than simhub accepts (1024)", false);
 		return;
 	}
 	if (items > SECMSG_MAX_ITEMS) {
-		add_reason(c, l, "$.Events", "more payload items than simhub accepts (8192)", false);
+		add_reason(c, l, &JP_LIT("$.Events"), "more payload items than simhub accepts (8192)", false);
 		return;
 	}
 	out->events = calloc(n, sizeof(*out->events));
@@ -1040,28 +1124,33 @@ static void check_root(struct ctx *c, struct rlist *l, cJSON *root, struct secms
 sh_rc secmsg_validate(const void *body, size_t len, enum secmsg_mode mode,
 		      struct secmsg_result *out)
 {
-	struct ctx c = { mode == SECMSG_STRICT ? SECMSG_STRICT : SECMSG_SERVICE, false };
+	struct ctx c = { mode == SECMSG_STRICT ? SECMSG_STRICT : SECMSG_SERVICE, false, NULL, 0 };
 	struct rlist l = {0};
 	memset(out, 0, sizeof(*out));
 	out->mode = c.mode;
 	const uint8_t *p = body;
 	if (len == 0 || !body) {
-		add_reason(&c, &l, "$", "empty body", false);
+		add_reason(&c, &l, &JP_LIT("$"), "empty body", false);
 	} else if (len > SECMSG_MAX_BODY) {
-		add_reason(&c, &l, "$", "body larger than 262144 bytes", false);
+		add_reason(&c, &l, &JP_LIT("$"), "body larger than 262144 bytes", false);
 	} else if (!utf8_valid(p, len, UTF8_NUL_REFUSE)) {
-		add_reason(&c, &l, "$", "body is not UTF-8 text", false);
+		add_reason(&c, &l, &JP_LIT("$"), "body is not UTF-8 text", false);
 	} else if (scan_depth(p, len) > SECMSG_MAX_DEPTH) {
-		add_reason(&c, &l, "$", "JSON nested deeper than 16 levels", false);
+		add_reason(&c, &l, &JP_LIT("$"), "JSON nested deeper than 16 levels", false);
 	} else {
 		const char *end = NULL;
 		cJSON *root = cJSON_ParseWithLengthOpts(body, len, &end, 0);
 		if (!root || !end || !only_ws(end, len - (size_t)(end - (const char *)body))) {
-			add_reason(&c, &l, "$", "body is not JSON", false);
+			add_reason(&c, &l, &JP_LIT("$"), "body is not JSON", false);
 		} else if (!cJSON_IsObject(root)) {
-			wrong_type(&c, &l, "$", "object", root);
+			wrong_type(&c, &l, &JP_LIT("$"), "object", root);
 		} else {
+			/* Compact payloads are about as long as their text in the body; one that
+			 * is not (numbers printed longer, coercions) falls back to a new buffer. */
+			c.pcap = len + 256;
+			c.pbuf = malloc(c.pcap);
 			check_root(&c, &l, root, out);
+			free(c.pbuf);
 		}
 		cJSON_Delete(root);
 	}
@@ -1088,13 +1177,7 @@ void secmsg_result_free(struct secmsg_result *r)
 		return;
 	for (size_t i = 0; i < r->n_events; i++) {
 		struct secmsg_event *e = &r->events[i];
-		free(e->id);
-		free(e->name);
-		free(e->event_type);
-		free(e->category);
-		free(e->timestamp_local);
-		free(e->timestamp_utc);
-		free(e->payload_json);
+		free(e->storage);
 		free_reasons(e->reasons, e->n_reasons);
 	}
 	free(r->events);

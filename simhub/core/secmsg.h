@@ -66,6 +66,8 @@ struct secmsg_event {
 	enum secmsg_verdict verdict;
 	struct secmsg_reason *reasons;
 	size_t n_reasons;
+	void *storage;           /* private: the one block the texts above point into (freed by
+				  * secmsg_result_free; never free a text on its own) */
 };
 
 /* The outcome of secmsg_validate. Release with secmsg_result_free. */

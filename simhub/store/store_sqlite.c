@@ -642,6 +642,27 @@ static sh_rc configure(sqlite3 *db, const char *path, char *err, size_t errlen)
 	return SH_OK;
 }
 
+/*
+ * PRAGMA temp_store = MEMORY, set after the migrations. What it moves into memory here is the
+ * savepoint sub-journal: inside a held batch, every page a hub operation (SAVEPOINT op) changes
+ * that the batch had already changed is copied there first, so ROLLBACK TO can undo just that
+ * operation. SQLite spills that journal to a temporary file past 64 KiB, and a security message
+ * (its d2c row, ten event rows and their three indexes, the agent row) passes that: the spill
+ * cost 45 µs of system time per message (bench/README.md, secmsg_bench). In memory it is
+ * bounded by the pages one operation touches (one message, at most SECMSG_MAX_BODY of body and
+ * SECMSG_MAX_EVENTS rows) and freed at its RELEASE. The store's other temporary structures are
+ * small (GROUP BY over a handful of names), and the migrations, which copy whole tables, ran
+ * before this with the default.
+ */
+static sh_rc temp_in_memory(sqlite3 *db, const char *path, char *err, size_t errlen)
+{
+	if (sqlite3_exec(db, "PRAGMA temp_store = MEMORY", NULL, NULL, NULL) != SQLITE_OK) {
+		put_err(err, errlen, "%s: cannot configure: %s", path, sqlite3_errmsg(db));
+		return SH_E_IO;
+	}
+	return SH_OK;
+}
+
 static void close_all(struct sh_store *st)
 {
 	for (int i = 0; i < S_COUNT; i++)
@@ -694,6 +715,8 @@ sh_rc store_open(const char *path, struct sh_store **out, char *err, size_t errl
 		rc = configure(st->db, path, err, errlen);
 	if (rc == SH_OK)
 		rc = migrate(st->db, path, version, err, errlen);
+	if (rc == SH_OK)
+		rc = temp_in_memory(st->db, path, err, errlen);
 	for (int i = 0; rc == SH_OK && i < S_COUNT; i++) {
 		src = sqlite3_prepare_v3(st->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
 					 &st->stmt[i], NULL);

@@ -67,6 +67,8 @@ struct ctx {
 
 /* Record where and why (only the first failure of a line is kept) and return rc. */
 static sh_rc fail(struct ctx *c, sh_rc rc, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static sh_rc fail(struct ctx *c, sh_rc rc, const char *path, const char *fmt, ...)
 {
 	if (c->err && c->err->reason[0] == '\0') {
 		va_list ap;

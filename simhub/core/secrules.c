@@ -236,6 +236,10 @@ static bool add_evidence(struct secrules_alert *a, const char *id)
 static sh_rc push_alert(struct secrules_alerts *out, const char *rule, const char *severity,
 			const char *device_id, const char *module_id, int64_t time_us,
 			const char *const *evidence, size_t n_evidence, const char *fmt, ...)
+	__attribute__((format(printf, 9, 10)));
+static sh_rc push_alert(struct secrules_alerts *out, const char *rule, const char *severity,
+			const char *device_id, const char *module_id, int64_t time_us,
+			const char *const *evidence, size_t n_evidence, const char *fmt, ...)
 {
 	if (out->n == out->cap) {
 		size_t cap = out->cap ? out->cap * 2 : 4;

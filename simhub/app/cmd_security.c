@@ -307,49 +307,158 @@ static void print_config(const cJSON *c)
 	}
 }
 
+static const char *const device_tail[] = {"summary", "config", "enable"};
+
+/*
+ * One device answer (summary, config or enable) into *out (caller frees): through the hub
+ * when ctx->remote is set, else on the database the caller opened. Returns CLI_OK, or the
+ * failure printed; a config of a device without the security module fails (404010).
+ */
+static int device_fetch(struct cli_ctx *ctx, enum device_op op, const char *dev, const char *edev,
+			cJSON **out)
+{
+	*out = NULL;
+	if (ctx->remote) {
+		char path[1024];
+		snprintf(path, sizeof path, "/simhub/v1/security/devices/%s/%s", edev,
+			 device_tail[op]);
+		return cli_remote_json(ctx, op == OP_ENABLE ? "POST" : "GET", path, NULL, NULL, out,
+				       NULL, "security");
+	}
+	struct iothub_err err = {0};
+	sh_rc h;
+	if (op == OP_SUMMARY) {
+		h = hub_security_summary(ctx->hub, dev, out, &err);
+	} else if (op == OP_CONFIG) {
+		h = hub_security_config_json(ctx->hub, dev, out, &err);
+	} else {
+		bool created = false;
+		h = hub_security_enable(ctx->hub, dev, &created, &err);
+		if (h == SH_OK && (*out = cJSON_CreateObject()) != NULL) {
+			cJSON_AddStringToObject(*out, "deviceId", dev);
+			cJSON_AddStringToObject(*out, "moduleId", HUB_SECURITY_MODULE_ID);
+			cJSON_AddBoolToObject(*out, "created", created);
+		}
+	}
+	if (h != SH_OK)
+		return cli_fail_hub(device_tail[op], &err);
+	return CLI_OK;
+}
+
+static double jnum(const cJSON *o, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+	return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+/* The name/count pairs of a summary's "events" or "alerts" object, one per line under `label`
+ * ("none" when empty). */
+static void print_counts(const char *label, const cJSON *counts)
+{
+	const cJSON *c;
+	bool first = true;
+	cJSON_ArrayForEach(c, counts)
+	{
+		if (cJSON_IsNumber(c)) {
+			printf("  %-16s %-28s %.0f\n", first ? label : "", c->string, c->valuedouble);
+			first = false;
+		}
+	}
+	if (first)
+		printf("  %-16s none\n", label);
+}
+
+/*
+ * The configuration lines of the text summary: no module; applied (with the fields the agent
+ * does not know, which do not count against it); not reported yet; or the rows that keep it
+ * from being applied (pending, rejected) with desired and reported values. cfg is the device's
+ * config answer, NULL when the summary says there is no module.
+ */
+static void print_summary_config(const cJSON *s, const cJSON *cfg)
+{
+	const char *label = "configuration:";
+	if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "hasModule")) || !cfg) {
+		printf("  %-16s no %s module (simhub security enable DEVICE)\n", label,
+		       HUB_SECURITY_MODULE_ID);
+		return;
+	}
+	bool applied = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cfg, "applied"));
+	if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cfg, "reportedPresent"))) {
+		printf("  %-16s not applied: the agent has not reported its configuration yet\n",
+		       label);
+		return;
+	}
+	printf("  %-16s %s\n", label, applied ? "applied" : "not applied; these fields drift:");
+	const cJSON *f;
+	cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(cfg, "fields"))
+	{
+		const char *st = jstr(f, "state");
+		if (!st)
+			continue;
+		bool drift = strcmp(st, "pending") == 0 || strcmp(st, "rejected") == 0;
+		bool unknown_to_agent = strcmp(st, "not-reported") == 0;
+		if (!drift && !unknown_to_agent)
+			continue;
+		char *d = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(f, "desired"));
+		char *r = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(f, "reported"));
+		if (unknown_to_agent)
+			printf("  %-16s %-38s %-13s desired %s (this agent does not know the field)\n",
+			       "", jstr(f, "field"), st, d ? d : "-");
+		else
+			printf("  %-16s %-38s %-13s desired %s, reported %s%s%s\n", "",
+			       jstr(f, "field"), st, d ? d : "-", r ? r : "-",
+			       jstr(f, "agentError") ? "  ! " : "",
+			       jstr(f, "agentError") ? jstr(f, "agentError") : "");
+		cJSON_free(d);
+		cJSON_free(r);
+	}
+}
+
+/* The text form of `security summary`: aligned key/value lines. */
+static void print_summary(const cJSON *s, const cJSON *cfg)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(s, "verdicts");
+	bool exists = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "deviceExists"));
+	printf("%s\n", jstr(s, "deviceId") ? jstr(s, "deviceId") : "?");
+	printf("  %-16s %s\n", "device:",
+	       exists ? "in the registry" : "not in the registry (deleted)");
+	printf("  %-16s %.0f (valid %.0f, tolerated %.0f, invalid %.0f)\n", "messages:",
+	       jnum(s, "messages"), jnum(v, "valid"), jnum(v, "tolerated"), jnum(v, "invalid"));
+	printf("  %-16s %s\n", "last message:",
+	       jstr(s, "lastMessageTime") ? jstr(s, "lastMessageTime") : "never");
+	print_counts("events:", cJSON_GetObjectItemCaseSensitive(s, "events"));
+	printf("  %-16s %.0f\n", "alerts:", jnum(s, "alertCount"));
+	print_counts("alerts by rule:", cJSON_GetObjectItemCaseSensitive(s, "alerts"));
+	print_summary_config(s, cfg);
+}
+
 static int device_verb(struct cli_ctx *ctx, enum device_op op)
 {
 	const char *dev = ctx->pos[0];
 	char edev[3 * SH_ID_MAX + 1];
 	if (!dev[0] || strlen(dev) > SH_ID_MAX || cli_url_encode(dev, edev, sizeof edev))
 		return cli_error(CLI_USAGE, "DEVICE takes 1 to %d characters", SH_ID_MAX);
-	static const char *const tail[] = {"summary", "config", "enable"};
-	cJSON *out = NULL;
+	cJSON *out = NULL, *cfg = NULL;
 	int rc = cli_remote_open(ctx, false);
 	if (rc)
 		return rc;
-	if (ctx->remote) {
-		char path[1024];
-		snprintf(path, sizeof path, "/simhub/v1/security/devices/%s/%s", edev, tail[op]);
-		rc = cli_remote_json(ctx, op == OP_ENABLE ? "POST" : "GET", path, NULL, NULL, &out,
-				     NULL, "security");
-		if (rc)
-			return rc;
-	} else {
-		if ((rc = cli_open(ctx, op == OP_ENABLE)))
-			return rc;
-		struct iothub_err err = {0};
-		sh_rc h;
-		if (op == OP_SUMMARY) {
-			h = hub_security_summary(ctx->hub, dev, &out, &err);
-		} else if (op == OP_CONFIG) {
-			h = hub_security_config_json(ctx->hub, dev, &out, &err);
-		} else {
-			bool created = false;
-			h = hub_security_enable(ctx->hub, dev, &created, &err);
-			if (h == SH_OK && (out = cJSON_CreateObject()) != NULL) {
-				cJSON_AddStringToObject(out, "deviceId", dev);
-				cJSON_AddStringToObject(out, "moduleId", HUB_SECURITY_MODULE_ID);
-				cJSON_AddBoolToObject(out, "created", created);
-			}
-		}
-		if (h != SH_OK)
-			return cli_fail_hub(tail[op], &err);
-	}
+	if (!ctx->remote && (rc = cli_open(ctx, op == OP_ENABLE)))
+		return rc;
+	if ((rc = device_fetch(ctx, op, dev, edev, &out)))
+		return rc;
 	if (!out)
 		return cli_error(CLI_FAIL, "the hub's answer is empty");
-	if (ctx->json || op == OP_SUMMARY)
+	/* The text summary names the drifting fields: the config answer has them. */
+	if (op == OP_SUMMARY && !ctx->json &&
+	    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(out, "hasModule")) &&
+	    (rc = device_fetch(ctx, OP_CONFIG, dev, edev, &cfg))) {
+		cJSON_Delete(out);
+		return rc;
+	}
+	if (ctx->json)
 		cli_print_json(out);
+	else if (op == OP_SUMMARY)
+		print_summary(out, cfg);
 	else if (op == OP_CONFIG)
 		print_config(out);
 	else
@@ -357,6 +466,7 @@ static int device_verb(struct cli_ctx *ctx, enum device_op op)
 		       cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(out, "created"))
 			       ? "created with the default configuration"
 			       : "already there (configuration object ensured)");
+	cJSON_Delete(cfg);
 	cJSON_Delete(out);
 	return CLI_OK;
 }
@@ -428,8 +538,10 @@ const struct cli_verb cli_verbs_security[] = {
 	 messages_opts, 0, 0, messages_verb},
 	{"security", "alerts", NULL, "list the alerts the built-in rules raised", NULL, alerts_opts, 0,
 	 0, alerts_verb},
-	{"security", "summary", "DEVICE", "a device's security counts, last message, alerts", NULL,
-	 device_opts, 1, 1, summary_verb},
+	{"security", "summary", "DEVICE", "a device's security counts, last message, alerts",
+	 "Aligned lines: messages by verdict, events by name, alerts by rule, and whether the\n"
+	 "agent applied the desired configuration (else the fields that drift). --json gives\n"
+	 "the API's summary object.", device_opts, 1, 1, summary_verb},
 	{"security", "config", "DEVICE", "desired vs reported agent configuration, per field",
 	 "States: applied, pending, rejected (the agent reported a TypeMismatch), default\n"
 	 "(not set in desired), unknown-field.", device_opts, 1, 1, config_verb},

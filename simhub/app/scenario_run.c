@@ -128,11 +128,12 @@ static const char *lookup_keep(struct run *r, char *text)
 	return text;
 }
 
-const char *run_lookup(void *ctx, enum scenario_ref_kind kind, const char *name)
+const char *run_lookup(void *ctx, enum scenario_ref_kind kind, const char *name, bool *is_json)
 {
 	struct run *r = ctx;
 	switch (kind) {
 	case SCENARIO_REF_VAR:
+		*is_json = scenario_var_is_json(r->sc, name);
 		return scenario_var(r->sc, name);
 	case SCENARIO_REF_CS: {
 		struct scenario_identity id;
@@ -166,6 +167,7 @@ const char *run_lookup(void *ctx, enum scenario_ref_kind kind, const char *name)
 			return NULL;
 		if (cJSON_IsString(v))
 			return v->valuestring;
+		*is_json = true;   /* JSON text of a typed value (scenario_expand_json keeps it) */
 		return lookup_keep(r, cJSON_PrintUnformatted(v));
 	}
 	}

@@ -526,8 +526,9 @@ static bool wanted_key(const struct scenario_step *st, const char *key)
 /*
  * security-config-applied: the security module twin's desired configuration object against
  * the reported one (security-agent.md §1.5), through core/secconfig's drift: every desired
- * key (or each of `keys`) must be applied. ignoreCase false also wants string values equal
- * byte for byte.
+ * key (or each of `keys`) must be applied. A not-reported row (a field only some agents know,
+ * missing from a reported object) is skipped, unless `keys` names it: then it fails as not
+ * applied. ignoreCase false also wants string values equal byte for byte.
  */
 static enum step_state expect_secconfig(struct run *r, const struct scenario_step *st, bool timed_out)
 {
@@ -548,6 +549,10 @@ static enum step_state expect_secconfig(struct run *r, const struct scenario_ste
 			for (size_t i = 0; i < d.n_rows; i++) {
 				const struct secconfig_drift_row *row = &d.rows[i];
 				if (!wanted_key(st, row->key) || (!st->key_count && !row->desired))
+					continue;
+				/* A field only some agents know, absent from this agent's reported
+				 * object, holds nothing back unless the step names it in keys. */
+				if (!st->key_count && row->state == SECCONFIG_NOT_REPORTED)
 					continue;
 				checked++;
 				bool good = row->state == SECCONFIG_APPLIED;
@@ -658,7 +663,12 @@ static enum step_state expect_nothing(struct run *r, const struct scenario_step 
 	return elapsed >= window ? STEP_PASSED : STEP_PENDING;
 }
 
-/* Expand the step's patterns once, when it starts. False (ERROR state set) on failure. */
+/*
+ * Expand the step's patterns once, when it starts, and validate them again: a typed
+ * placeholder ("{{capture.v.n}}" as the operand of $gt, $in, ...) was accepted when the file
+ * loaded, and only now shows its type. False (ERROR state set, naming the pattern's path and
+ * the step's location) on failure.
+ */
 static bool expand_patterns(struct run *r, const struct scenario_step *st)
 {
 	struct scenario_error err;
@@ -671,6 +681,14 @@ static bool expand_patterns(struct run *r, const struct scenario_step *st)
 		if (in[i] && scenario_expand_json(in[i], run_lookup, r, r->sc->file, where, out[i], &err) != SH_OK) {
 			char buf[800];
 			run_fail(r, STEP_ERROR, scenario_error_format(&err, buf, sizeof buf), NULL);
+			return false;
+		}
+		struct jsonmatch_why why;
+		if (*out[i] && jsonmatch_validate(*out[i], where, &why) != SH_OK) {
+			char buf[800], w[700];
+			snprintf(buf, sizeof buf, "after expanding its placeholders, %s",
+				 jsonmatch_why_format(&why, w, sizeof w));
+			run_fail(r, STEP_ERROR, buf, NULL);
 			return false;
 		}
 	}

@@ -108,7 +108,7 @@ struct run {
 
 /* scenario_run.c */
 int64_t run_mono_us(void);
-const char *run_lookup(void *ctx, enum scenario_ref_kind kind, const char *name);
+const char *run_lookup(void *ctx, enum scenario_ref_kind kind, const char *name, bool *is_json);
 /* printf into a new string (caller frees); NULL when out of memory. */
 char *run_strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Set the current step's failure text: `expected` and `seen` (may be NULL: r->seen). */

@@ -175,15 +175,40 @@ static bool is_op_object(const cJSON *p)
 	       !plain_dollar_key(p->child->string) && p->child->string[1] != '$';
 }
 
-static sh_rc validate(const cJSON *p, const char *path, int depth, struct jsonmatch_why *why);
+static sh_rc validate(const cJSON *p, const char *path, int depth, bool tmpl,
+		      struct jsonmatch_why *why);
+
+/*
+ * Is `v` a string of exactly one template placeholder ("{{capture.v.n}}": "{{", a name without
+ * braces, "}}", nothing around it)? The scenario runner gives such a string its value's JSON
+ * type when it expands the pattern (docs/scenarios.md, Templates), so with `tmpl` it stands
+ * where an operand must be a number, a boolean or an array. {{open}} is a literal "{{".
+ */
+static bool whole_placeholder(const cJSON *v)
+{
+	if (!cJSON_IsString(v))
+		return false;
+	const char *s = v->valuestring;
+	size_t n = strlen(s);
+	if (n < 5 || strncmp(s, "{{", 2) != 0 || strcmp(s + n - 2, "}}") != 0)
+		return false;
+	if (strcmp(s, "{{open}}") == 0)
+		return false;
+	return !memchr(s + 2, '{', n - 4) && !memchr(s + 2, '}', n - 4);
+}
 
 /*
  * Validate one operator `key: operand` at `path` (the operator's own path). Operands are checked
  * for type; $regex is compiled once to prove it compiles; $contains recurses as a pattern.
+ * With `tmpl`, a whole placeholder is accepted as the operand of $exists, $gt/$gte/$lt/$lte
+ * and $in (its type is known only once expanded; the expanded pattern is validated again).
  */
 static sh_rc validate_op(enum op op, const char *name, const cJSON *arg, const char *path,
-			 int depth, struct jsonmatch_why *why)
+			 int depth, bool tmpl, struct jsonmatch_why *why)
 {
+	if (tmpl && whole_placeholder(arg) && (op == OP_EXISTS || op == OP_GT || op == OP_GTE ||
+					       op == OP_LT || op == OP_LTE || op == OP_IN))
+		return SH_OK;
 	switch (op) {
 	case OP_EQ:
 	case OP_NE:
@@ -232,13 +257,13 @@ static sh_rc validate_op(enum op op, const char *name, const cJSON *arg, const c
 			cJSON_ArrayForEach(e, arg) {
 				char ep[JSONMATCH_PATH_MAX];
 				jsonmatch_path_index(ep, sizeof ep, path, i++);
-				sh_rc rc = validate(e, ep, depth + 1, why);
+				sh_rc rc = validate(e, ep, depth + 1, tmpl, why);
 				if (rc != SH_OK)
 					return rc;
 			}
 			return SH_OK;
 		}
-		return validate(arg, path, depth + 1, why);
+		return validate(arg, path, depth + 1, tmpl, why);
 	case OP_NONE:
 		break;
 	}
@@ -249,7 +274,8 @@ static sh_rc validate_op(enum op op, const char *name, const cJSON *arg, const c
  * Validate pattern `p` found at `path`, `depth` levels down. Returns SH_OK or SH_E_INVALID with
  * `why` set. Called once per node; the recursion is bounded by JSONMATCH_MAX_DEPTH.
  */
-static sh_rc validate(const cJSON *p, const char *path, int depth, struct jsonmatch_why *why)
+static sh_rc validate(const cJSON *p, const char *path, int depth, bool tmpl,
+		      struct jsonmatch_why *why)
 {
 	if (!p) {
 		set_why(why, path, "no pattern");
@@ -265,7 +291,7 @@ static sh_rc validate(const cJSON *p, const char *path, int depth, struct jsonma
 		cJSON_ArrayForEach(e, p) {
 			char ep[JSONMATCH_PATH_MAX];
 			jsonmatch_path_index(ep, sizeof ep, path, i++);
-			sh_rc rc = validate(e, ep, depth + 1, why);
+			sh_rc rc = validate(e, ep, depth + 1, tmpl, why);
 			if (rc != SH_OK)
 				return rc;
 		}
@@ -298,8 +324,8 @@ static sh_rc validate(const cJSON *p, const char *path, int depth, struct jsonma
 				"in an object of their own under the key they test)");
 			return SH_E_INVALID;
 		}
-		sh_rc rc = op_object ? validate_op(op, key, m, mp, depth, why)
-				     : validate(m, mp, depth + 1, why);
+		sh_rc rc = op_object ? validate_op(op, key, m, mp, depth, tmpl, why)
+				     : validate(m, mp, depth + 1, tmpl, why);
 		if (rc != SH_OK)
 			return rc;
 	}
@@ -308,7 +334,13 @@ static sh_rc validate(const cJSON *p, const char *path, int depth, struct jsonma
 
 sh_rc jsonmatch_validate(const cJSON *pattern, const char *root, struct jsonmatch_why *why)
 {
-	return validate(pattern, root ? root : "$", 0, why);
+	return validate(pattern, root ? root : "$", 0, false, why);
+}
+
+sh_rc jsonmatch_validate_template(const cJSON *pattern, const char *root,
+				  struct jsonmatch_why *why)
+{
+	return validate(pattern, root ? root : "$", 0, true, why);
 }
 
 /* --- evaluation ------------------------------------------------------------------------------ */
@@ -494,7 +526,7 @@ bool jsonmatch_eval(const cJSON *pattern, const cJSON *value, const char *root,
 {
 	const char *r = root ? root : "$";
 	struct jsonmatch_why bad;
-	if (validate(pattern, r, 0, &bad) != SH_OK) {
+	if (validate(pattern, r, 0, false, &bad) != SH_OK) {
 		set_why(why, bad.path, "invalid pattern: %s", bad.reason);
 		return false;
 	}

@@ -54,6 +54,16 @@ struct jsonmatch_why {
 sh_rc jsonmatch_validate(const struct cJSON *pattern, const char *root, struct jsonmatch_why *why);
 
 /*
+ * As jsonmatch_validate, for a pattern whose placeholders are not expanded yet (a scenario
+ * file): a string that is exactly one placeholder ("{{capture.v.n}}", nothing around it) is
+ * also accepted as the operand of $exists, $gt, $gte, $lt, $lte and $in, because the
+ * scenario runner gives it its value's JSON type when it expands the pattern. The expanded
+ * pattern must then pass jsonmatch_validate. Returns SH_OK, or SH_E_INVALID with `why`.
+ */
+sh_rc jsonmatch_validate_template(const struct cJSON *pattern, const char *root,
+				  struct jsonmatch_why *why);
+
+/*
  * Does `value` match `pattern`? Both borrowed. `value` NULL means "absent" (only `$exists:
  * false` and `$ne` match it). `root` names `value`'s position for messages (NULL means "$").
  * Returns true on a match; false otherwise, with `why` (optional) filled with the first

@@ -680,12 +680,16 @@ static sh_rc classify(const char *c, size_t n, enum scenario_ref_kind *kind, boo
 
 /*
  * Expand `text` into `out` (NULL: check only). On SH_E_MALFORMED or SH_E_NOTFOUND, `shown`
- * (cap 96) gets the offending placeholder for the message. Returns SH_OK, SH_E_MALFORMED,
- * SH_E_NOTFOUND or SH_E_NOMEM.
+ * (cap 96) gets the offending placeholder for the message. *last_json (optional) gets the
+ * lookup's is_json answer for the last placeholder expanded (false when there was none): for
+ * a whole-placeholder string, whether its text is a typed JSON value. Returns SH_OK,
+ * SH_E_MALFORMED, SH_E_NOTFOUND or SH_E_NOMEM.
  */
 static sh_rc expand_text(const char *text, scenario_lookup_fn lookup, void *ctx, struct buf *out,
-			 char *shown)
+			 char *shown, bool *last_json)
 {
+	if (last_json)
+		*last_json = false;
 	const char *s = text;
 	for (;;) {
 		const char *o = strstr(s, "{{");
@@ -716,9 +720,12 @@ static sh_rc expand_text(const char *text, scenario_lookup_fn lookup, void *ctx,
 			if (out)
 				buf_add(out, "{{", 2);
 		} else {
-			const char *val = lookup ? lookup(ctx, kind, name) : NULL;
+			bool is_json = false;
+			const char *val = lookup ? lookup(ctx, kind, name, &is_json) : NULL;
 			if (!val)
 				return SH_E_NOTFOUND;
+			if (last_json)
+				*last_json = is_json;
 			if (out)
 				buf_add(out, val, strlen(val));
 		}
@@ -760,7 +767,7 @@ sh_rc scenario_expand(const char *text, scenario_lookup_fn lookup, void *ctx, co
 	struct buf b = { .ok = true };
 	buf_add(&b, "", 0);
 	char shown[96] = "";
-	sh_rc rc = expand_text(text, lookup, ctx, &b, shown);
+	sh_rc rc = expand_text(text, lookup, ctx, &b, shown, NULL);
 	if (rc != SH_OK) {
 		free(b.s);
 		expand_fail(err, file, where, rc, shown);
@@ -770,39 +777,99 @@ sh_rc scenario_expand(const char *text, scenario_lookup_fn lookup, void *ctx, co
 	return SH_OK;
 }
 
-/* Recursive worker of scenario_expand_json: expands `t` (a fresh copy) in place. */
+bool scenario_is_whole_placeholder(const char *s)
+{
+	if (!s || strncmp(s, "{{", 2) != 0)
+		return false;
+	const char *e = strstr(s + 2, "}}");
+	size_t n = e ? (size_t)(e - (s + 2)) : 0;
+	return e && n > 0 && e[2] == '\0' && !memchr(s + 2, '{', n) &&
+	       !(n == 4 && memcmp(s + 2, "open", 4) == 0);
+}
+
+/*
+ * Expand one string node `t` of a fresh copy. Text is replaced in place. A whole placeholder
+ * whose lookup answers a typed value is not touched: *typed gets that value parsed (a new
+ * item the caller puts in t's place), else NULL. Returns SH_OK or the expansion's failure
+ * (err filled).
+ */
+static sh_rc expand_string(cJSON *t, scenario_lookup_fn lookup, void *ctx, const char *file,
+			   const char *where, struct scenario_error *err, cJSON **typed)
+{
+	*typed = NULL;
+	if (!strstr(t->valuestring, "{{"))
+		return SH_OK;
+	struct buf b = { .ok = true };
+	buf_add(&b, "", 0);
+	char shown[96] = "";
+	bool is_json = false;
+	sh_rc rc = expand_text(t->valuestring, lookup, ctx, &b, shown, &is_json);
+	if (rc != SH_OK) {
+		free(b.s);
+		expand_fail(err, file, where, rc, shown);
+		return rc;
+	}
+	if (is_json && scenario_is_whole_placeholder(t->valuestring)) {
+		/* The lookup's JSON text of a typed value; text that does not parse stays text. */
+		*typed = cJSON_Parse(b.s);
+		if (*typed) {
+			free(b.s);
+			return SH_OK;
+		}
+	}
+	char *fresh = cJSON_malloc(strlen(b.s) + 1);
+	if (!fresh) {
+		free(b.s);
+		expand_fail(err, file, where, SH_E_NOMEM, "");
+		return SH_E_NOMEM;
+	}
+	memcpy(fresh, b.s, strlen(b.s) + 1);
+	free(b.s);
+	cJSON_free(t->valuestring);
+	t->valuestring = fresh;
+	return SH_OK;
+}
+
+/*
+ * Recursive worker of scenario_expand_json: expands the children of `t` (a fresh copy) in
+ * place, replacing a child string that is a typed whole placeholder by its value (under the
+ * same key).
+ */
 static sh_rc expand_tree(cJSON *t, scenario_lookup_fn lookup, void *ctx, const char *file,
 			 const char *where, struct scenario_error *err)
 {
-	if (cJSON_IsString(t)) {
-		if (!strstr(t->valuestring, "{{"))
-			return SH_OK;
-		char *s = NULL;
-		sh_rc rc = scenario_expand(t->valuestring, lookup, ctx, file, where, &s, err);
-		if (rc != SH_OK)
-			return rc;
-		char *fresh = cJSON_malloc(strlen(s) + 1);
-		if (!fresh) {
-			free(s);
-			expand_fail(err, file, where, SH_E_NOMEM, "");
-			return SH_E_NOMEM;
-		}
-		memcpy(fresh, s, strlen(s) + 1);
-		free(s);
-		cJSON_free(t->valuestring);
-		t->valuestring = fresh;
-		return SH_OK;
-	}
 	size_t i = 0;
-	for (cJSON *c = t->child; c; c = c->next, i++) {
+	cJSON *next = NULL;
+	for (cJSON *c = t->child; c; c = next, i++) {
+		next = c->next;
 		char cp[ERR_PATH_CAP];
 		if (cJSON_IsObject(t))
 			jsondoc_path_member(cp, sizeof cp, where, c->string, true);
 		else
 			jsondoc_path_index(cp, sizeof cp, where, i);
-		sh_rc rc = expand_tree(c, lookup, ctx, file, cp, err);
+		if (!cJSON_IsString(c)) {
+			sh_rc rc = expand_tree(c, lookup, ctx, file, cp, err);
+			if (rc != SH_OK)
+				return rc;
+			continue;
+		}
+		cJSON *typed = NULL;
+		sh_rc rc = expand_string(c, lookup, ctx, file, cp, err, &typed);
 		if (rc != SH_OK)
 			return rc;
+		if (!typed)
+			continue;
+		if (c->string) {
+			size_t kn = strlen(c->string) + 1;
+			typed->string = cJSON_malloc(kn);
+			if (!typed->string) {
+				cJSON_Delete(typed);
+				expand_fail(err, file, cp, SH_E_NOMEM, "");
+				return SH_E_NOMEM;
+			}
+			memcpy(typed->string, c->string, kn);
+		}
+		cJSON_ReplaceItemViaPointer(t, c, typed);
 	}
 	return SH_OK;
 }
@@ -821,10 +888,17 @@ sh_rc scenario_expand_json(const cJSON *in, scenario_lookup_fn lookup, void *ctx
 		expand_fail(err, file, where, SH_E_NOMEM, "");
 		return SH_E_NOMEM;
 	}
-	sh_rc rc = expand_tree(copy, lookup, ctx, file, where ? where : "$", err);
+	const char *w = where ? where : "$";
+	cJSON *typed = NULL;
+	sh_rc rc = cJSON_IsString(copy) ? expand_string(copy, lookup, ctx, file, w, err, &typed)
+					: expand_tree(copy, lookup, ctx, file, w, err);
 	if (rc != SH_OK) {
 		cJSON_Delete(copy);
 		return rc;
+	}
+	if (typed) {
+		cJSON_Delete(copy);
+		copy = typed;
 	}
 	*out = copy;
 	return SH_OK;
@@ -836,9 +910,11 @@ sh_rc scenario_expand_json(const cJSON *in, scenario_lookup_fn lookup, void *ctx
  * with p->lookup_reason set, for an unknown one. Connection strings it meets are noted as
  * identities the scenario names, so the runner hands their strings to the agent.
  */
-static const char *check_lookup(void *ctx, enum scenario_ref_kind kind, const char *name)
+static const char *check_lookup(void *ctx, enum scenario_ref_kind kind, const char *name,
+				bool *is_json)
 {
 	struct parser *p = ctx;
+	(void)is_json;
 	switch (kind) {
 	case SCENARIO_REF_VAR:
 		if (scenario_var(p->sc, name))
@@ -886,7 +962,7 @@ static sh_rc check_template(struct parser *p, const cJSON *node, const char *pat
 		return SH_OK;
 	char shown[96] = "";
 	p->lookup_reason[0] = '\0';
-	sh_rc rc = expand_text(s, check_lookup, p, NULL, shown);
+	sh_rc rc = expand_text(s, check_lookup, p, NULL, shown, NULL);
 	if (rc == SH_OK)
 		return SH_OK;
 	if (rc == SH_E_NOTFOUND)
@@ -928,6 +1004,17 @@ const char *scenario_var(const struct scenario *sc, const char *name)
 	return NULL;
 }
 
+bool scenario_var_is_json(const struct scenario *sc, const char *name)
+{
+	if (!sc || !name || !sc->var_json)
+		return false;
+	for (size_t i = 0; i < sc->var_count; i++) {
+		if (strcmp(sc->var_names[i], name) == 0)
+			return sc->var_json[i];
+	}
+	return false;
+}
+
 /* --- step fields ----------------------------------------------------------------------------- */
 
 /* One key's parser: reads `v` at `path` into `st` (kind already set). */
@@ -946,11 +1033,18 @@ static sh_rc dup_into(struct parser *p, const cJSON *v, const char *path, cJSON 
 	return SH_OK;
 }
 
-/* A jsonmatch pattern: validated, then kept with its templates checked. */
-static sh_rc pattern_into(struct parser *p, const cJSON *v, const char *path, cJSON **slot)
+/*
+ * A jsonmatch pattern: validated, then kept with its templates checked. A whole placeholder
+ * may stand as an operand that needs a number, boolean or array (typed placeholders); the
+ * runner validates the expanded pattern again. `strict` (count, never expanded) refuses it.
+ */
+static sh_rc pattern_into(struct parser *p, const cJSON *v, const char *path, bool strict,
+			  cJSON **slot)
 {
 	struct jsonmatch_why why;
-	if (jsonmatch_validate(v, path, &why) != SH_OK)
+	sh_rc vrc = strict ? jsonmatch_validate(v, path, &why)
+			   : jsonmatch_validate_template(v, path, &why);
+	if (vrc != SH_OK)
 		return fail(p, v, why.path, SH_E_INVALID, "%s", why.reason);
 	return dup_into(p, v, path, slot);
 }
@@ -1007,7 +1101,7 @@ static sh_rc f_properties(struct parser *p, struct scenario_step *st, const cJSO
 	if (rc != SH_OK)
 		return rc;
 	if (st->kind != SCENARIO_SEND_C2D)
-		return pattern_into(p, v, path, &st->properties);
+		return pattern_into(p, v, path, false, &st->properties);
 	const cJSON *m;
 	cJSON_ArrayForEach(m, v) {
 		char mp[ERR_PATH_CAP];
@@ -1025,12 +1119,12 @@ static sh_rc f_system_properties(struct parser *p, struct scenario_step *st, con
 				 const char *path)
 {
 	sh_rc rc = want(p, v, path, cJSON_IsObject(v), "an object");
-	return rc != SH_OK ? rc : pattern_into(p, v, path, &st->system_properties);
+	return rc != SH_OK ? rc : pattern_into(p, v, path, false, &st->system_properties);
 }
 
 static sh_rc f_match(struct parser *p, struct scenario_step *st, const cJSON *v, const char *path)
 {
-	return pattern_into(p, v, path, &st->match);
+	return pattern_into(p, v, path, false, &st->match);
 }
 
 /*
@@ -1054,7 +1148,7 @@ static sh_rc f_count(struct parser *p, struct scenario_step *st, const cJSON *v,
 			    "must be an integer or an operator object such as {\"$gte\": 1}, not %s",
 			    jsondoc_type_name(v));
 	}
-	return pattern_into(p, v, path, &st->count);
+	return pattern_into(p, v, path, true, &st->count);
 }
 
 static sh_rc f_method(struct parser *p, struct scenario_step *st, const cJSON *v, const char *path)
@@ -1865,7 +1959,8 @@ static sh_rc parse_variables(struct parser *p, const cJSON *v)
 		return fail(p, v, "$.variables", SH_E_INVALID, "more than %u variables", MAX_VARIABLES);
 	sc->var_names = calloc(n ? n : 1, sizeof *sc->var_names);
 	sc->var_values = calloc(n ? n : 1, sizeof *sc->var_values);
-	if (!sc->var_names || !sc->var_values)
+	sc->var_json = calloc(n ? n : 1, sizeof *sc->var_json);
+	if (!sc->var_names || !sc->var_values || !sc->var_json)
 		return fail(p, v, "$.variables", SH_E_NOMEM, "out of memory");
 	static const char *const reserved[] = { "ca", "host", "open", NULL };
 	const cJSON *m;
@@ -1905,6 +2000,7 @@ static sh_rc parse_variables(struct parser *p, const cJSON *v)
 			return fail(p, m, mp, SH_E_NOMEM, "out of memory");
 		}
 		sc->var_names[sc->var_count] = name;
+		sc->var_json[sc->var_count] = !cJSON_IsString(m);
 		sc->var_values[sc->var_count++] = text;
 	}
 	return SH_OK;
@@ -2249,6 +2345,7 @@ void scenario_free(struct scenario *sc)
 	free(a->cwd_resolved);
 	free_list(sc->var_names, sc->var_count);
 	free_list(sc->var_values, sc->var_count);
+	free(sc->var_json);
 	free(sc->identities);
 	free(sc->file);
 	free(sc->name);

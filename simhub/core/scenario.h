@@ -215,6 +215,8 @@ struct scenario {
 	int64_t default_response_timeout_us;
 	char **var_names;           /* "variables", values as text (numbers and booleans printed) */
 	char **var_values;
+	bool *var_json;             /* per variable: a number or boolean in the file (its text is
+				     * the JSON text of that value) */
 	size_t var_count;
 	struct scenario_step *steps;
 	size_t step_count;
@@ -293,6 +295,10 @@ const char *const *scenario_defaults_keys(void);
 /* A variable's text (borrowed from the model) or NULL. */
 const char *scenario_var(const struct scenario *sc, const char *name);
 
+/* Was variable `name` a number or a boolean in the file (its text is JSON)? False when it was
+ * a string or does not exist. */
+bool scenario_var_is_json(const struct scenario *sc, const char *name);
+
 /* --- templates ------------------------------------------------------------------------------ */
 
 /*
@@ -313,9 +319,12 @@ enum scenario_ref_kind {
 /*
  * Lookup callback: the text for a placeholder, borrowed until the next call, or NULL when it
  * has none (the expansion then fails with SH_E_NOTFOUND naming the placeholder).
+ * *is_json (never NULL) is false on entry; the lookup sets it when the text is the JSON text
+ * of a typed value (a number, boolean, null, object or array, e.g. a captured number or a
+ * numeric variable) rather than plain text. Only scenario_expand_json uses it.
  */
 typedef const char *(*scenario_lookup_fn)(void *ctx, enum scenario_ref_kind kind,
-					  const char *name);
+					  const char *name, bool *is_json);
 
 /*
  * Expand every placeholder of NUL-terminated `text` (borrowed). `where` names its position
@@ -329,11 +338,22 @@ sh_rc scenario_expand(const char *text, scenario_lookup_fn lookup, void *ctx, co
 
 /*
  * Deep-copy `in` (borrowed) with every string value expanded as scenario_expand does (keys are
- * not expanded). On SH_OK *out is a new tree the caller frees with cJSON_Delete; NULL `in`
- * gives NULL. Failures as scenario_expand, with the path of the offending string.
+ * not expanded). Typed placeholders: a string that is exactly one placeholder ("{{x}}", nothing
+ * else around it) whose lookup answers a typed value (*is_json) becomes that JSON value (a
+ * number, boolean, null, object or array) instead of its text; placeholders inside longer
+ * strings, and text values, stay text. On SH_OK *out is a new tree the caller frees with
+ * cJSON_Delete; NULL `in` gives NULL. Failures as scenario_expand, with the path of the
+ * offending string.
  */
 sh_rc scenario_expand_json(const struct cJSON *in, scenario_lookup_fn lookup, void *ctx,
 			   const char *file, const char *where, struct cJSON **out,
 			   struct scenario_error *err);
+
+/*
+ * Is `s` (NUL-terminated, borrowed; NULL is false) exactly one placeholder: "{{", a name
+ * without "{" or "}}", "}}", nothing before or after, and not {{open}}? Such a string takes
+ * its value's JSON type in scenario_expand_json. Does not check that the name is valid.
+ */
+bool scenario_is_whole_placeholder(const char *s);
 
 #endif

@@ -24,7 +24,8 @@ const char *hub_auth_result_str(enum hub_auth_result r)
 	case HUB_AUTH_EXPIRED: return "SAS token expired";
 	case HUB_AUTH_WRONG_SCOPE: return "SAS token scope does not cover this identity";
 	case HUB_AUTH_BAD_SIGNATURE: return "SAS signature does not match the identity's keys";
-	case HUB_AUTH_UNKNOWN_POLICY: return "unknown policy or policy without DeviceConnect";
+	case HUB_AUTH_UNKNOWN_POLICY:
+		return "the token's policy (skn) is unknown or lacks DeviceConnect";
 	case HUB_AUTH_NO_CREDENTIALS: return "identity does not use SAS keys";
 	case HUB_AUTH_STORE_ERROR: return "store error";
 	}

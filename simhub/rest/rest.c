@@ -14,6 +14,7 @@
 #include <cjson/cJSON.h>
 
 #include "core/isotime.h"
+#include "core/sas.h"
 #include "rest/rest_internal.h"
 
 struct rest_ctx *rest_new(struct sh_hub *hub, struct hub_sessions *reg)
@@ -321,6 +322,70 @@ static bool device_auth(struct rest_ctx *rc, const struct rest_target *t,
 	return false;
 }
 
+/*
+ * The service API authenticates with a shared access policy token (skn names the policy) that
+ * grants one of the rights the route needs (rights_for). Fills resp and returns false when
+ * refused: 401 IotHubUnauthorized with a text that says what is wrong, because the SDKs show
+ * it as it is: no header; not a SAS token; a device-key token (no skn), which only the device
+ * API takes; a policy the hub does not have; a policy without the right (named); expired,
+ * wrong scope or bad signature. 500 when the store failed.
+ */
+static bool service_auth(struct rest_ctx *rc, const struct rest_route *route,
+			 const struct rest_target *t, const struct rest_request *req,
+			 struct rest_response *resp)
+{
+	if (!req->authorization) {
+		rest_error_code(resp, IOTHUB_UNAUTHORIZED, t->legacy_errors,
+				"the request has no Authorization header");
+		return false;
+	}
+	size_t len = strlen(req->authorization);
+	unsigned need = rights_for(route, req->method);
+	struct sh_policy pol;
+	enum hub_auth_result ar = hub_auth_service(rc->hub, req->authorization, len, need, &pol);
+	if (ar == HUB_AUTH_OK)
+		return true;
+	if (ar == HUB_AUTH_STORE_ERROR) {
+		rest_error_code(resp, IOTHUB_SERVER_ERROR, t->legacy_errors, "%s",
+				hub_auth_result_str(ar));
+		return false;
+	}
+	struct sas_token tok;
+	bool parsed = sas_parse(req->authorization, len, &tok) == SH_OK;
+	if (ar == HUB_AUTH_MALFORMED && parsed && tok.skn.len == 0) {
+		rest_error_code(resp, IOTHUB_UNAUTHORIZED, t->legacy_errors,
+				"a device token cannot call the service API; use a shared access "
+				"policy token (skn=...)");
+		return false;
+	}
+	if (ar == HUB_AUTH_UNKNOWN_POLICY && parsed) {
+		char name[SH_POLICY_NAME_MAX + 1];
+		char rights[80];
+		size_t n = tok.skn.len < SH_POLICY_NAME_MAX ? tok.skn.len : SH_POLICY_NAME_MAX;
+		memcpy(name, tok.skn.p, n);
+		name[n] = '\0';
+		rights_text(need, rights, sizeof rights);
+		struct iothub_err err;
+		memset(&err, 0, sizeof err);
+		sh_rc prc = SH_E_NOTFOUND;
+		if (tok.skn.len <= SH_POLICY_NAME_MAX)
+			prc = hub_policy_get(rc->hub, name, &pol, &err);
+		if (prc != SH_OK && prc != SH_E_NOTFOUND)
+			rest_error_code(resp, IOTHUB_SERVER_ERROR, t->legacy_errors, "%s",
+					hub_auth_result_str(HUB_AUTH_STORE_ERROR));
+		else if (prc == SH_E_NOTFOUND)
+			rest_error_code(resp, IOTHUB_UNAUTHORIZED, t->legacy_errors,
+					"the hub has no shared access policy named '%s' (skn); this "
+					"operation needs one that grants %s", name, rights);
+		else
+			rest_error_code(resp, IOTHUB_UNAUTHORIZED, t->legacy_errors,
+					"the token's policy '%s' does not grant %s", name, rights);
+		return false;
+	}
+	rest_error_code(resp, IOTHUB_UNAUTHORIZED, t->legacy_errors, "%s", hub_auth_result_str(ar));
+	return false;
+}
+
 int rest_handle(struct rest_ctx *rc, const struct rest_request *req, struct rest_response *resp,
 		rest_done_fn done, void *conn)
 {
@@ -362,24 +427,8 @@ int rest_handle(struct rest_ctx *rc, const struct rest_request *req, struct rest
 	    hub_auth_device_token(rc->hub, t.device_id, req->authorization,
 				  strlen(req->authorization)) == HUB_AUTH_OK)
 		return rest_devices(rc, &route, &t, req, resp);
-	enum hub_auth_result ar = req->authorization
-		? hub_auth_service(rc->hub, req->authorization, strlen(req->authorization),
-				   rights_for(&route, req->method), NULL)
-		: HUB_AUTH_MALFORMED;
-	if (ar == HUB_AUTH_UNKNOWN_POLICY) {
-		/* hub_auth_result_str speaks of DeviceConnect (the device side's right): name ours. */
-		char need[80];
-		rights_text(rights_for(&route, req->method), need, sizeof need);
-		rest_error_code(resp, IOTHUB_UNAUTHORIZED, t.legacy_errors,
-				"the token's policy is unknown or does not grant %s", need);
+	if (!service_auth(rc, &route, &t, req, resp))
 		return 1;
-	}
-	if (ar != HUB_AUTH_OK) {
-		rest_error_code(resp, IOTHUB_UNAUTHORIZED, t.legacy_errors, "%s",
-				req->authorization ? hub_auth_result_str(ar)
-						   : "the request has no Authorization header");
-		return 1;
-	}
 	switch (route.id) {
 	case ROUTE_TWIN:
 		return rest_twins(rc, &t, req, resp);

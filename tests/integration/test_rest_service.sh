@@ -53,6 +53,21 @@ auth="$rread" call GET /devices/dev1 ""; expect_status 200 "registryRead reads d
 auth="$svc" call GET /twins/dev1 ""; expect_status 200 "ServiceConnect reads twins"
 dev=$("$SIMHUB" cs dev1 --expiry 1h --db "$db")
 auth="$dev" call GET /twins/dev1 ""; expect_status 401 "a device token is not a service token"
+# Each refusal says what is wrong: a device token on the service API, a policy the hub does not
+# have, a policy without the right the operation needs (named).
+msg() { jq -r '.Message | fromjson | .message' "$tmp/body"; }
+for p in /devices /simhub/v1/messages; do
+	auth="$dev" call GET "$p" ""; expect_status 401 "a device token on $p"
+	[ "$(errcode)" = 401003 ] || fail "device token on $p: $(cat "$tmp/body")"; ok
+	[ "$(msg)" = "a device token cannot call the service API; use a shared access policy token (skn=...)" ] ||
+		fail "device token text on $p: $(msg)"; ok
+done
+nopol=$(printf %s "$svc" | sed 's/skn=service/skn=nosuch/')
+auth="$nopol" call GET /twins/dev1 ""; expect_status 401 "an unknown policy"
+msg | grep -qx "the hub has no shared access policy named 'nosuch' (skn); this operation needs one that grants RegistryRead or ServiceConnect" ||
+	fail "unknown policy text: $(msg)"; ok
+auth="$svc" call GET /devices ""; expect_status 401 "service lists devices"
+[ "$(msg)" = "the token's policy 'service' does not grant RegistryRead" ] || fail "missing right text: $(msg)"; ok
 
 # --- registry ----------------------------------------------------------------------------------------------
 call PUT /devices/dev2 '{"deviceId":"dev2","status":"enabled","authentication":{"type":"sas","symmetricKey":{"primaryKey":"","secondaryKey":""}}}'

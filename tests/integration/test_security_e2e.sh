@@ -147,9 +147,34 @@ jq -e '[.[] | select(.eventId | startswith("3d4e5f60-7182-493a-8cbd-2e3f4a5b6c0"
 	([.[].name] | unique == ["Login"])' "$tmp/cli.json" >/dev/null ||
 	fail "security events --name Login: $(jq -c '[.[]|.eventId]' "$tmp/cli.json")"; ok
 "$SIMHUB" security alerts --db "$db" | grep -q bruteForce || fail "security alerts lacks bruteForce"; ok
-"$SIMHUB" security summary e2edev --db "$db" >"$tmp/summary.json"
+"$SIMHUB" security summary e2edev --db "$db" --json >"$tmp/summary.json"
 jq -e '.hasModule and .alertCount >= 1 and .events.Login >= 3' "$tmp/summary.json" >/dev/null ||
 	fail "summary: $(cat "$tmp/summary.json")"; ok
+# Without --json the summary is for people: aligned key/value lines, counts per event name and
+# per alert rule, and whether the agent applied the desired configuration.
+"$SIMHUB" security summary e2edev --db "$db" >"$tmp/summary.txt"
+! jq -e . "$tmp/summary.txt" >/dev/null 2>&1 || fail "summary text is JSON: $(cat "$tmp/summary.txt")"; ok
+grep -qx 'e2edev' "$tmp/summary.txt" || fail "summary header: $(cat "$tmp/summary.txt")"; ok
+grep -qE '^  messages: +[0-9]+ \(valid [0-9]+, tolerated [0-9]+, invalid 1\)$' "$tmp/summary.txt" ||
+	fail "summary messages line: $(cat "$tmp/summary.txt")"; ok
+grep -qE '^  (events:|        ) +Login +[0-9]+$' "$tmp/summary.txt" || fail "summary Login count: $(cat "$tmp/summary.txt")"; ok
+grep -qE '^  alerts by rule: +bruteForce +1$' "$tmp/summary.txt" || fail "summary alerts: $(cat "$tmp/summary.txt")"; ok
+if [ -x "$AGENT" ]; then
+	grep -qE '^  configuration: +applied$' "$tmp/summary.txt" || fail "summary config: $(cat "$tmp/summary.txt")"; ok
+	# a desired change no agent has applied: the summary names the drifting field
+	code=$(api -o /dev/null -w '%{http_code}' -X PATCH -H 'If-Match: *' \
+		--data "{\"properties\":{\"desired\":{\"$CFG\":{\"highPriorityMessageFrequency\":{\"value\":\"PT3S\"}}}}}" \
+		"$base/twins/e2edev/modules/azureiotsecurity?$V")
+	[ "$code" = 200 ] || fail "second desired PATCH answered $code"; ok
+	"$SIMHUB" security summary e2edev --db "$db" >"$tmp/summary.txt"
+	grep -qE '^  configuration: +not applied; these fields drift:$' "$tmp/summary.txt" &&
+		grep -qE '^ +highPriorityMessageFrequency +pending +desired "PT3S", reported "PT2S"$' "$tmp/summary.txt" ||
+		fail "summary drift: $(cat "$tmp/summary.txt")"; ok
+	grep -q 'aggregationIntervalProcessTerminate' "$tmp/summary.txt" || fail "summary not-reported rows: $(cat "$tmp/summary.txt")"; ok
+else
+	grep -qE '^  configuration: +not applied: the agent has not reported its configuration yet$' "$tmp/summary.txt" ||
+		fail "summary config: $(cat "$tmp/summary.txt")"; ok
+fi
 "$SIMHUB" security config e2edev --db "$db" | grep -q highPriorityMessageFrequency || fail "config text"; ok
 code=$(api -o "$tmp/e.json" -w '%{http_code}' "$base/simhub/v1/security/events?verdict=bogus&$V")
 [ "$code" = 400 ] || fail "bad verdict answered $code"; ok

@@ -142,7 +142,7 @@ describe('Node ModuleClient as a security agent against simhub', () => {
 		assert.equal(alerts.length, 1, JSON.stringify(alerts));
 		assert.equal(alerts[0].deviceId, 'sec1');
 		assert.equal(alerts[0].evidence.length, 3);
-		const summary = JSON.parse(hub.cli(['security', 'summary', 'sec1']));
+		const summary = JSON.parse(hub.cli(['security', 'summary', 'sec1', '--json']));
 		assert.equal(summary.events.Login, 3);
 		assert.equal(summary.alertCount, 1);
 	});

@@ -284,6 +284,71 @@ START_TEST(jsonmatch_why_format_joins_path_and_reason)
 }
 END_TEST
 
+/* --- jsonmatch_validate_template: typed placeholders ------------------------------------------ */
+
+START_TEST(jsonmatch_validate_template_whole_placeholder_operand_succeeds)
+{
+	static const char *const ok[] = {
+		"{'v':{'$gt':'{{capture.v.version}}'}}",
+		"{'v':{'$gte':'{{n}}','$lt':'{{capture.c.max}}'}}",
+		"{'v':{'$lte':'{{capture.c.a.b}}'}}",
+		"{'v':{'$in':'{{capture.c.list}}'}}",
+		"{'v':{'$exists':'{{flag}}'}}",
+		"{'l':{'$contains':{'n':{'$gt':'{{n}}'}}}}",
+		"[{'n':{'$gt':'{{n}}'}}]",
+	};
+	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+		cJSON *p = j(ok[i]);
+		struct jsonmatch_why why;
+		ck_assert_msg(jsonmatch_validate_template(p, "$.m", &why) == SH_OK, "%s: %s", ok[i],
+			      why.reason);
+		/* the strict check still refuses it: the expanded pattern is checked with it */
+		ck_assert_msg(jsonmatch_validate(p, "$.m", &why) == SH_E_INVALID, "%s", ok[i]);
+		cJSON_Delete(p);
+	}
+	ck_assert_int_eq(jsonmatch_validate_template(NULL, NULL, NULL), SH_E_INVALID);
+}
+END_TEST
+
+START_TEST(jsonmatch_validate_template_text_operand_fails)
+{
+	static const struct bad cases[] = {
+		{ "{'v':{'$gt':'n={{n}}'}}", "$.v.$gt", "$gt takes a number, not a string" },
+		{ "{'v':{'$gt':'{{n}} '}}", "$.v.$gt", "takes a number" },
+		{ "{'v':{'$gt':'{{n}}{{m}}'}}", "$.v.$gt", "takes a number" },
+		{ "{'v':{'$gt':'{{open}}'}}", "$.v.$gt", "takes a number" },
+		{ "{'v':{'$gt':'{{}}'}}", "$.v.$gt", "takes a number" },
+		{ "{'v':{'$gt':'{'}}", "$.v.$gt", "takes a number" },
+		{ "{'v':{'$gt':''}}", "$.v.$gt", "takes a number" },
+		{ "{'v':{'$in':'{{a}}x'}}", "$.v.$in", "array" },
+		{ "{'v':{'$regex':{'$gt':1}}}", "$.v.$regex", "takes a string" },
+		{ "{'v':{'$nope':'{{n}}'}}", "$.v.$nope", "unknown operator" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		cJSON *p = j(cases[i].pattern);
+		struct jsonmatch_why why;
+		ck_assert_msg(jsonmatch_validate_template(p, "$", &why) == SH_E_INVALID, "%s",
+			      cases[i].pattern);
+		ck_assert_str_eq(why.path, cases[i].path);
+		ck_assert_msg(strstr(why.reason, cases[i].reason_part) != NULL, "%s: '%s' lacks '%s'",
+			      cases[i].pattern, why.reason, cases[i].reason_part);
+		cJSON_Delete(p);
+	}
+}
+END_TEST
+
+START_TEST(jsonmatch_eval_unexpanded_placeholder_operand_never_matches)
+{
+	cJSON *p = j("{'v':{'$gt':'{{n}}'}}");
+	cJSON *v = j("{'v':5}");
+	struct jsonmatch_why why;
+	ck_assert(!jsonmatch_eval(p, v, "$", &why));
+	ck_assert(strstr(why.reason, "invalid pattern") != NULL);
+	cJSON_Delete(p);
+	cJSON_Delete(v);
+}
+END_TEST
+
 static Suite *jsonmatch_suite(void)
 {
 	Suite *s = suite_create("jsonmatch");
@@ -301,6 +366,11 @@ static Suite *jsonmatch_suite(void)
 			    (int)(sizeof invalid / sizeof invalid[0]));
 	tcase_add_test(tc, jsonmatch_validate_good_patterns_succeed);
 	tcase_add_test(tc, jsonmatch_validate_hostile_nesting_fails);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("jsonmatch_validate_template");
+	tcase_add_test(tc, jsonmatch_validate_template_whole_placeholder_operand_succeeds);
+	tcase_add_test(tc, jsonmatch_validate_template_text_operand_fails);
+	tcase_add_test(tc, jsonmatch_eval_unexpanded_placeholder_operand_never_matches);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("jsonmatch_equal");
 	tcase_add_test(tc, jsonmatch_equal_compares_deeply);

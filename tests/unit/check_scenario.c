@@ -611,14 +611,28 @@ END_TEST
 
 /* --- templates -------------------------------------------------------------------------------- */
 
-/* A lookup that knows a few names; counts calls. */
+/* A lookup that knows a few names; counts calls. Typed values: the variable "three" and the
+ * captures r1.n, r1.obj, r1.yes and r1.none; r1.s is the text "7" (a captured string). */
 static int lookups;
-static const char *lookup(void *ctx, enum scenario_ref_kind kind, const char *name)
+static const char *lookup(void *ctx, enum scenario_ref_kind kind, const char *name,
+			  bool *is_json)
 {
 	(void)ctx;
 	lookups++;
+	static const struct {
+		const char *name, *text;
+		bool json;
+	} caps[] = {
+		{ "r1.payload.v", "42", false }, { "r1.n", "7", true }, { "r1.s", "7", false },
+		{ "r1.obj", "{\"a\":[1,true]}", true }, { "r1.yes", "true", true },
+		{ "r1.none", "null", true }, { "r1.bad", "{not json", true },
+	};
 	switch (kind) {
 	case SCENARIO_REF_VAR:
+		if (strcmp(name, "three") == 0) {
+			*is_json = true;
+			return "3";
+		}
 		return strcmp(name, "mode") == 0 ? "eco" : NULL;
 	case SCENARIO_REF_CS:
 		return strcmp(name, "dev1/azureiotsecurity") == 0 ? "HostName=h;DeviceId=dev1" : NULL;
@@ -629,7 +643,13 @@ static const char *lookup(void *ctx, enum scenario_ref_kind kind, const char *na
 	case SCENARIO_REF_PORT:
 		return strcmp(name, "mqtts") == 0 ? "8883" : NULL;
 	case SCENARIO_REF_CAPTURE:
-		return strcmp(name, "r1.payload.v") == 0 ? "42" : NULL;
+		for (size_t i = 0; i < sizeof caps / sizeof caps[0]; i++) {
+			if (strcmp(name, caps[i].name) == 0) {
+				*is_json = caps[i].json;
+				return caps[i].text;
+			}
+		}
+		return NULL;
 	}
 	return NULL;
 }
@@ -705,6 +725,98 @@ START_TEST(scenario_expand_json_expands_strings_not_keys)
 	ck_assert_ptr_null(out);
 	cJSON_Delete(in);
 	cJSON_Delete(bad);
+}
+END_TEST
+
+static void expect_expanded(const char *in_q, const char *want_q)
+{
+	char in[512], want[512];
+	snprintf(in, sizeof in, "%s", in_q);
+	snprintf(want, sizeof want, "%s", want_q);
+	for (char *c = in; *c; c++)
+		*c = *c == '\'' ? '"' : *c;
+	for (char *c = want; *c; c++)
+		*c = *c == '\'' ? '"' : *c;
+	cJSON *j = cJSON_Parse(in);
+	ck_assert_ptr_nonnull(j);
+	cJSON *out = NULL;
+	struct scenario_error e;
+	ck_assert_int_eq(scenario_expand_json(j, lookup, NULL, "f", "$.p", &out, &e), SH_OK);
+	char *text = cJSON_PrintUnformatted(out);
+	ck_assert_msg(strcmp(text, want) == 0, "%s: got %s, want %s", in, text, want);
+	cJSON_free(text);
+	cJSON_Delete(out);
+	cJSON_Delete(j);
+}
+
+START_TEST(scenario_expand_json_whole_placeholder_takes_the_value_type)
+{
+	expect_expanded("{'n':'{{capture.r1.n}}','o':'{{capture.r1.obj}}','b':'{{capture.r1.yes}}',"
+			"'z':'{{capture.r1.none}}','v':'{{three}}','l':['{{capture.r1.n}}',{'k':'{{three}}'}]}",
+			"{'n':7,'o':{'a':[1,true]},'b':true,'z':null,'v':3,'l':[7,{'k':3}]}");
+	/* operands keep their keys and order around a replaced member */
+	expect_expanded("{'v':{'$gt':'{{capture.r1.n}}','$lt':10}}", "{'v':{'$gt':7,'$lt':10}}");
+	/* the whole tree may be one placeholder */
+	expect_expanded("'{{capture.r1.obj}}'", "{'a':[1,true]}");
+	expect_expanded("'{{mode}}'", "'eco'");
+}
+END_TEST
+
+START_TEST(scenario_expand_json_text_placeholders_stay_text)
+{
+	/* a captured string, text around a typed value, two placeholders, {{open}}, keys */
+	expect_expanded("{'s':'{{capture.r1.s}}','t':'n={{capture.r1.n}}','u':'{{capture.r1.n}} ',"
+			"'w':'{{three}}{{three}}','x':'{{open}}three}}','{{three}}':'{{mode}}'}",
+			"{'s':'7','t':'n=7','u':'7 ','w':'33','x':'{{three}}','{{three}}':'eco'}");
+	/* a typed answer that is not JSON stays text */
+	expect_expanded("{'b':'{{capture.r1.bad}}'}", "{'b':'{not json'}");
+	/* scenario_expand is text only */
+	char *out = NULL;
+	ck_assert_int_eq(scenario_expand("{{capture.r1.obj}}", lookup, NULL, NULL, NULL, &out, NULL),
+			 SH_OK);
+	ck_assert_str_eq(out, "{\"a\":[1,true]}");
+	free(out);
+}
+END_TEST
+
+START_TEST(scenario_is_whole_placeholder_cases)
+{
+	ck_assert(scenario_is_whole_placeholder("{{x}}"));
+	ck_assert(scenario_is_whole_placeholder("{{capture.v.version}}"));
+	ck_assert(scenario_is_whole_placeholder("{{cs:dev1/m}}"));
+	static const char *const no[] = { NULL, "", "{", "{{", "{{}}", "{{x}", "{x}}", " {{x}}",
+					  "{{x}} ", "{{x}}{{y}}", "{{open}}", "{{a{b}}", "a{{x}}",
+					  "{{x}}}" };
+	for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
+		ck_assert_msg(!scenario_is_whole_placeholder(no[i]), "%s", no[i] ? no[i] : "NULL");
+}
+END_TEST
+
+START_TEST(scenario_parse_placeholder_operand_succeeds)
+{
+	struct scenario *sc = ok_steps(
+		"{'expect':'reported','identity':'d','match':{},'capture':'v'},"
+		"{'expect':'reported','identity':'d','match':{'version':{'$gt':'{{capture.v.version}}'},"
+		"'mode':{'$in':'{{capture.v.modes}}'},'x':{'$exists':'{{capture.v.has}}'},"
+		"'n':{'$gte':'{{n}}'}}},"
+		"{'expect':'telemetry','identity':'d','properties':{'k':{'$lt':'{{n}}'}}}");
+	ck_assert_ptr_nonnull(sc->steps[1].match);
+	scenario_free(sc);
+}
+END_TEST
+
+START_TEST(scenario_parse_placeholder_operand_misused_fails)
+{
+	expect_step_fail("{'expect':'reported','identity':'d','match':{},'capture':'v'},"
+			 "{'expect':'reported','identity':'d','match':{'a':{'$gt':'v{{capture.v.n}}'}}}",
+			 "$.steps[1].match.a.$gt", "$gt takes a number");
+	expect_step_fail("{'expect':'reported','identity':'d','match':{'a':{'$gt':'{{capture.v.n}}'}}}",
+			 "$.steps[0].match.a.$gt", "no earlier step captures \"v\"");
+	expect_step_fail("{'expect':'reported','identity':'d','match':{'a':{'$gt':'{{nope}}'}}}",
+			 "$.steps[0].match.a.$gt", "no variable of that name");
+	/* count is never expanded: a placeholder there stays refused */
+	expect_step_fail("{'expect':'telemetry','identity':'d','count':{'$gte':'{{n}}'}}",
+			 "$.steps[0].count.$gte", "$gte takes a number");
 }
 END_TEST
 
@@ -876,6 +988,13 @@ static Suite *scenario_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("scenario_expand_json");
 	tcase_add_test(tc, scenario_expand_json_expands_strings_not_keys);
+	tcase_add_test(tc, scenario_expand_json_whole_placeholder_takes_the_value_type);
+	tcase_add_test(tc, scenario_expand_json_text_placeholders_stay_text);
+	tcase_add_test(tc, scenario_parse_placeholder_operand_succeeds);
+	tcase_add_test(tc, scenario_parse_placeholder_operand_misused_fails);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("scenario_is_whole_placeholder");
+	tcase_add_test(tc, scenario_is_whole_placeholder_cases);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("scenario_error_format");
 	tcase_add_test(tc, scenario_error_format_shapes);

@@ -327,7 +327,11 @@ static void on_twin_res(void *ctx, int status, int64_t rid, int64_t version, con
 		desired = cJSON_CreateObject();
 	}
 	a->have_twin = true;
-	agent_log("twin received (version %lld)", (long long)version);
+	/* A twin GET answer carries no $version in its topic (only reported-patch answers do):
+	 * the desired section's own $version says which configuration this is. */
+	const cJSON *dv = cJSON_GetObjectItemCaseSensitive(desired, "$version");
+	agent_log("twin received (desired $version %lld)",
+		  cJSON_IsNumber(dv) ? (long long)dv->valuedouble : (long long)version);
 	apply_and_report(a, desired);
 	cJSON_Delete(desired);
 }

@@ -10,6 +10,7 @@
 #include <libwebsockets.h>
 
 #include "core/http_chunked.h"
+#include "hub/hub.h"
 #include "hub/session.h"
 #include "io/loop.h"
 #include "rest/rest.h"
@@ -99,6 +100,15 @@ void io_streams_keepalive(struct io_loop *l);
 int64_t io_commit_bound_us(size_t i);
 /* Seconds between keepalive comments on a live stream. */
 #define IO_STREAM_KEEPALIVE_S 15
+
+/*
+ * The TLS client certificate of a connection (peer_cert.c): SHA-1 and SHA-256 thumbprints
+ * (selfSigned identities), the subject CN and whether the chain verifies against a CA
+ * registered with hub (certificateAuthority identities), iothub-protocol.md §1.4. Call it after
+ * the handshake. hub and wsi are borrowed; *out is the caller's. Returns true with *out filled
+ * when the connection is TLS and the peer sent a certificate; false (and *out zeroed) otherwise.
+ */
+bool io_peer_cert(struct sh_hub *hub, struct lws *wsi, struct hub_client_cert *out);
 
 /* lws protocol callbacks (lws_mqtt.c). */
 int io_callback_mqtt_raw(struct lws *wsi, enum lws_callback_reasons reason, void *user,

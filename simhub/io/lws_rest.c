@@ -555,6 +555,11 @@ static int http_dispatch(struct lws *wsi, struct http_conn *h)
 		.app_headers = n_app ? app : NULL,
 		.n_app_headers = n_app,
 	};
+	/* A TLS client certificate authenticates X.509 devices that send no Authorization header
+	 * (iothub-protocol.md §1.4); with a header the certificate is not needed, so not read. */
+	struct hub_client_cert cert;
+	if (!req.authorization && io_peer_cert(h->loop->hub, wsi, &cert))
+		req.client_cert = &cert;
 	struct rest_response resp;
 	h->phase = PHASE_WAIT;
 	io_loop_touch(h->loop);   /* the hub operation joins the loop's batch */

@@ -296,25 +296,31 @@ static void rights_text(unsigned rights, char *buf, size_t cap)
 }
 
 /*
- * The HTTPS device API authenticates like an MQTT CONNECT (iothub-protocol.md §7, §1.3): a SAS
- * token of the device or module the path names, signed with its key or with a policy granting
- * DeviceConnect. Fills resp and returns false when refused: 401 IotHubUnauthorized for every
- * refusal (missing, malformed, expired, other identity, unknown or disabled identity), 500 when
- * the store failed.
+ * The HTTPS device API authenticates like an MQTT CONNECT (iothub-protocol.md §7, §1.3, §1.4):
+ * a SAS token of the device or module the path names, signed with its key or with a policy
+ * granting DeviceConnect; or, when there is no Authorization header, the TLS client certificate
+ * of an X.509 identity (hub_auth_x509). A header wins: its token is checked even when a
+ * certificate came too. Fills resp and returns false when refused: 401 IotHubUnauthorized for
+ * every refusal (missing, malformed, expired, other identity, unknown or disabled identity, a
+ * certificate that does not fit or a SAS identity with only a certificate), 500 when the store
+ * failed.
  */
 static bool device_auth(struct rest_ctx *rc, const struct rest_target *t,
 			const struct rest_request *req, struct rest_response *resp)
 {
-	if (!req->authorization) {
+	struct sh_identity id;
+	enum hub_auth_result ar;
+	if (req->authorization) {
+		int64_t expiry_s = 0;
+		ar = hub_auth_sas(rc->hub, t->device_id, t->module_id, req->authorization,
+				  strlen(req->authorization), &id, &expiry_s);
+	} else if (req->client_cert) {
+		ar = hub_auth_x509(rc->hub, t->device_id, t->module_id, req->client_cert, &id);
+	} else {
 		rest_error_code(resp, IOTHUB_UNAUTHORIZED, t->legacy_errors,
 				"the request has no Authorization header");
 		return false;
 	}
-	struct sh_identity id;
-	int64_t expiry_s = 0;
-	enum hub_auth_result ar = hub_auth_sas(rc->hub, t->device_id, t->module_id,
-					       req->authorization, strlen(req->authorization), &id,
-					       &expiry_s);
 	if (ar == HUB_AUTH_OK)
 		return true;
 	rest_error_code(resp, ar == HUB_AUTH_STORE_ERROR ? IOTHUB_SERVER_ERROR : IOTHUB_UNAUTHORIZED,
@@ -386,6 +392,22 @@ static bool service_auth(struct rest_ctx *rc, const struct rest_route *route,
 	return false;
 }
 
+/*
+ * May this request read a module of the device in its path as the security bootstrap? A
+ * device-key token of that device, or (no Authorization header) that device's X.509 client
+ * certificate. False sends the request on to the service checks, which refuse certificates.
+ */
+static bool bootstrap_auth(struct rest_ctx *rc, const struct rest_target *t,
+			   const struct rest_request *req)
+{
+	if (req->authorization)
+		return hub_auth_device_token(rc->hub, t->device_id, req->authorization,
+					     strlen(req->authorization)) == HUB_AUTH_OK;
+	struct sh_identity id;
+	return req->client_cert &&
+	       hub_auth_x509(rc->hub, t->device_id, NULL, req->client_cert, &id) == HUB_AUTH_OK;
+}
+
 int rest_handle(struct rest_ctx *rc, const struct rest_request *req, struct rest_response *resp,
 		rest_done_fn done, void *conn)
 {
@@ -422,10 +444,9 @@ int rest_handle(struct rest_ctx *rc, const struct rest_request *req, struct rest
 		return rest_device_api(rc, &route, &t, req, resp);
 	}
 	/* The security agents' device-identity bootstrap (security-agent.md §2.3): a device-key
-	 * token (sr the bare host, no skn) may read the modules of its own device. */
-	if (route.id == ROUTE_MODULE && req->method == REST_GET && req->authorization &&
-	    hub_auth_device_token(rc->hub, t.device_id, req->authorization,
-				  strlen(req->authorization)) == HUB_AUTH_OK)
+	 * token (sr the bare host, no skn) may read the modules of its own device; so may the
+	 * device's own X.509 client certificate when the request has no Authorization header. */
+	if (route.id == ROUTE_MODULE && req->method == REST_GET && bootstrap_auth(rc, &t, req))
 		return rest_devices(rc, &route, &t, req, resp);
 	if (!service_auth(rc, &route, &t, req, resp))
 		return 1;

@@ -15,6 +15,7 @@
 
 struct sh_hub;
 struct hub_sessions;
+struct hub_client_cert;
 struct rest_ctx;
 
 struct rest_request {
@@ -40,6 +41,12 @@ struct rest_request {
 	 */
 	const char *const *app_headers;
 	size_t n_app_headers;
+	/*
+	 * The TLS client certificate, when the transport read one (borrowed; NULL when none, or
+	 * when the request has an Authorization header). Only the HTTPS device API and the
+	 * security bootstrap GET accept it, and only without an Authorization header.
+	 */
+	const struct hub_client_cert *client_cert;
 };
 
 /* req->header(...) or NULL when the transport gave no lookup. */

@@ -50,6 +50,45 @@ void rest_json(struct rest_response *resp, int status, struct cJSON *j);
 /* Parse the body as JSON; on failure fills resp with 400 and returns NULL. */
 struct cJSON *rest_body_json(const struct rest_request *req, struct rest_response *resp, bool legacy);
 
+/* --- paged lists of simhub's own API (rest_list.c; docs/api.md "Common query arguments") --- */
+#define REST_PAGE_DEFAULT 100
+#define REST_PAGE_MAX 1000
+
+/* The filters every list shares, as read from the query string. */
+struct rest_list_args {
+	char device_id[SH_ID_MAX + 1];
+	char module_id[SH_ID_MAX + 1];
+	bool has_device, has_module;
+	int64_t from_us, to_us;   /* INT64_MIN / INT64_MAX when absent */
+	int64_t after;            /* the continuation: the last seq or id already given; 0 = none */
+	int64_t limit;            /* 1..REST_PAGE_MAX, default REST_PAGE_DEFAULT */
+};
+/*
+ * Read deviceId, moduleId, from, to, limit and continuation. Fills resp with 400 and returns
+ * false on any bad value: an id too long, a time that is not ISO 8601, a limit outside
+ * 1..REST_PAGE_MAX, a continuation that is not a count.
+ */
+bool rest_list_args_read(const struct rest_request *req, struct rest_response *resp, bool legacy,
+			 struct rest_list_args *a);
+
+/* A page being filled by a store walk: the items, how many are wanted, the last key given,
+ * whether more exist. Walks ask for want + 1 rows: the extra one only says that more exist. */
+struct rest_page {
+	struct cJSON *items;
+	int64_t want, got, last;
+	bool more, nomem;
+};
+/* Room for one more item? SH_OK, or SH_E_STATE (marks `more`, stops the walk) when full. */
+sh_rc rest_page_room(struct rest_page *p);
+/* Append o (NULL: out of memory, SH_E_NOMEM) with its key, the next continuation. */
+sh_rc rest_page_add(struct rest_page *p, struct cJSON *o, int64_t key);
+/*
+ * Answer a walk's outcome: {key: items, "continuation"?} when more rows exist, or 500 when
+ * the store or memory failed. Takes the items. Returns 1 (answered).
+ */
+int rest_page_answer(struct rest_ctx *rc, struct rest_page *p, sh_rc walk_rc, const char *key,
+		     struct rest_response *resp, bool legacy);
+
 int rest_devices(struct rest_ctx *rc, const struct rest_route *route, const struct rest_target *t,
 		 const struct rest_request *req, struct rest_response *resp);
 int rest_twins(struct rest_ctx *rc, const struct rest_target *t, const struct rest_request *req,

@@ -18,35 +18,16 @@
 #include "rest/rest_internal.h"
 #include "store/store.h"
 
-#define SEC_PAGE_DEFAULT 100
-#define SEC_PAGE_MAX 1000
 #define SEC_TEXT_MAX 130
 
-/* The query arguments of the three lists. */
+/* The query arguments of the three lists: the shared ones (rest_list.c) and the text filters. */
 struct sec_args {
-	char device_id[SH_ID_MAX + 1], module_id[SH_ID_MAX + 1];
-	bool has_device, has_module;
+	struct rest_list_args list;
+	int64_t from_us, to_us;   /* the list's bounds as the security queries take them: 0 = none */
 	char name[SEC_TEXT_MAX], type[SEC_TEXT_MAX], category[SEC_TEXT_MAX];
 	char verdict[SEC_TEXT_MAX], rule[SEC_TEXT_MAX], severity[SEC_TEXT_MAX];
 	bool has_name, has_type, has_category, has_verdict, has_rule, has_severity;
-	int64_t from_us, to_us;   /* 0 = no bound */
-	int64_t after, limit;
 };
-
-/* A non-negative decimal with no sign or junk. */
-static bool parse_count(const char *s, int64_t *out)
-{
-	int64_t v = 0;
-	if (!*s)
-		return false;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9' || v > (INT64_MAX - 9) / 10)
-			return false;
-		v = v * 10 + (*s - '0');
-	}
-	*out = v;
-	return true;
-}
 
 /* An optional text filter: 1..SEC_TEXT_MAX-1 characters. False (400 sent) when bad. */
 static bool text_arg(const struct rest_request *req, struct rest_response *resp, bool legacy,
@@ -70,44 +51,11 @@ static bool text_arg(const struct rest_request *req, struct rest_response *resp,
 static bool args_read(const struct rest_request *req, struct rest_response *resp, bool legacy,
 		      struct sec_args *a)
 {
-	char buf[64];
-	int r;
 	memset(a, 0, sizeof *a);
-	a->limit = SEC_PAGE_DEFAULT;
-	r = rest_query_get(req, "deviceId", a->device_id, sizeof a->device_id);
-	int r2 = rest_query_get(req, "moduleId", a->module_id, sizeof a->module_id);
-	if (r < 0 || (r > 0 && !a->device_id[0]) || r2 < 0) {
-		rest_error_code(resp, IOTHUB_ARGUMENT_INVALID, legacy,
-				"deviceId and moduleId must be ids of at most %d characters", SH_ID_MAX);
+	if (!rest_list_args_read(req, resp, legacy, &a->list))
 		return false;
-	}
-	a->has_device = r > 0;
-	a->has_module = r2 > 0;
-	static const char *const times[] = {"from", "to"};
-	for (int i = 0; i < 2; i++) {
-		r = rest_query_get(req, times[i], buf, sizeof buf);
-		if (r == 0)
-			continue;
-		if (r < 0 || isotime_parse(buf, strlen(buf), i == 0 ? &a->from_us : &a->to_us) != SH_OK) {
-			rest_error_code(resp, IOTHUB_ARGUMENT_INVALID, legacy,
-					"%s must be an ISO 8601 time such as 2025-04-01T10:00:00Z",
-					times[i]);
-			return false;
-		}
-	}
-	r = rest_query_get(req, "limit", buf, sizeof buf);
-	if (r != 0 &&
-	    (r < 0 || !parse_count(buf, &a->limit) || a->limit < 1 || a->limit > SEC_PAGE_MAX)) {
-		rest_error_code(resp, IOTHUB_ARGUMENT_INVALID, legacy,
-				"limit must be a whole number from 1 to %d", SEC_PAGE_MAX);
-		return false;
-	}
-	r = rest_query_get(req, "continuation", buf, sizeof buf);
-	if (r != 0 && (r < 0 || !parse_count(buf, &a->after))) {
-		rest_error_code(resp, IOTHUB_ARGUMENT_INVALID, legacy,
-				"continuation must be the value a previous page returned");
-		return false;
-	}
+	a->from_us = a->list.from_us == INT64_MIN ? 0 : a->list.from_us;
+	a->to_us = a->list.to_us == INT64_MAX ? 0 : a->list.to_us;
 	if (!text_arg(req, resp, legacy, "name", a->name, &a->has_name) ||
 	    !text_arg(req, resp, legacy, "type", a->type, &a->has_type) ||
 	    !text_arg(req, resp, legacy, "category", a->category, &a->has_category) ||
@@ -122,59 +70,6 @@ static bool args_read(const struct rest_request *req, struct rest_response *resp
 		return false;
 	}
 	return true;
-}
-
-struct page {
-	cJSON *items;
-	int64_t want, got, last;
-	bool more, nomem;
-};
-
-/* Room for one more item? Marks `more` and stops the walk when the page is full. */
-static sh_rc page_room(struct page *p)
-{
-	if (p->got == p->want) {
-		p->more = true;
-		return SH_E_STATE;
-	}
-	return SH_OK;
-}
-
-static sh_rc page_add(struct page *p, cJSON *o, int64_t key)
-{
-	if (!o) {
-		p->nomem = true;
-		return SH_E_NOMEM;
-	}
-	cJSON_AddItemToArray(p->items, o);
-	p->got++;
-	p->last = key;
-	return SH_OK;
-}
-
-static int page_answer(struct rest_ctx *rc, struct page *p, sh_rc walk_rc, const char *key,
-		       struct rest_response *resp, bool legacy)
-{
-	if (walk_rc != SH_OK && !(walk_rc == SH_E_STATE && p->more)) {
-		cJSON_Delete(p->items);
-		rest_error_code(resp, IOTHUB_SERVER_ERROR, legacy, "reading the store failed: %s",
-				p->nomem ? "out of memory" : store_errmsg(hub_store(rc->hub)));
-		return 1;
-	}
-	cJSON *root = cJSON_CreateObject();
-	if (!root) {
-		cJSON_Delete(p->items);
-		rest_error_code(resp, IOTHUB_SERVER_ERROR, legacy, "out of memory");
-		return 1;
-	}
-	cJSON_AddItemToObject(root, key, p->items);
-	if (p->more) {
-		char c[24];
-		snprintf(c, sizeof c, "%" PRId64, p->last);
-		cJSON_AddStringToObject(root, "continuation", c);
-	}
-	rest_json(resp, 200, root);
-	return 1;
 }
 
 /* Add stored JSON text under name; `fallback` ("[]" or "{}") when it does not parse. */
@@ -224,8 +119,8 @@ static void add_body(cJSON *o, const void *body, size_t len)
 
 static sh_rc message_item(void *arg, const struct hub_security_message *m)
 {
-	struct page *p = arg;
-	if (page_room(p) != SH_OK)
+	struct rest_page *p = arg;
+	if (rest_page_room(p) != SH_OK)
 		return SH_E_STATE;
 	cJSON *o = cJSON_CreateObject();
 	if (o) {
@@ -244,13 +139,13 @@ static sh_rc message_item(void *arg, const struct hub_security_message *m)
 		add_json(o, "properties", m->properties_json, false);
 		add_body(o, m->body, m->body_len);
 	}
-	return page_add(p, o, m->seq);
+	return rest_page_add(p, o, m->seq);
 }
 
 static sh_rc event_item(void *arg, const struct hub_security_event *e)
 {
-	struct page *p = arg;
-	if (page_room(p) != SH_OK)
+	struct rest_page *p = arg;
+	if (rest_page_room(p) != SH_OK)
 		return SH_E_STATE;
 	cJSON *o = cJSON_CreateObject();
 	if (o) {
@@ -276,13 +171,13 @@ static sh_rc event_item(void *arg, const struct hub_security_event *e)
 		cJSON_AddStringToObject(o, "verdict", e->verdict);
 		add_json(o, "reasons", e->reasons_json, true);
 	}
-	return page_add(p, o, e->id);
+	return rest_page_add(p, o, e->id);
 }
 
 static sh_rc alert_item(void *arg, const struct hub_security_alert *a)
 {
-	struct page *p = arg;
-	if (page_room(p) != SH_OK)
+	struct rest_page *p = arg;
+	if (rest_page_room(p) != SH_OK)
 		return SH_E_STATE;
 	cJSON *o = cJSON_CreateObject();
 	if (o) {
@@ -297,7 +192,7 @@ static sh_rc alert_item(void *arg, const struct hub_security_alert *a)
 		add_json(o, "evidence", a->evidence_json, true);
 		cJSON_AddStringToObject(o, "description", a->description);
 	}
-	return page_add(p, o, a->id);
+	return rest_page_add(p, o, a->id);
 }
 
 static int list(struct rest_ctx *rc, enum rest_route_id id, const struct rest_request *req,
@@ -306,22 +201,22 @@ static int list(struct rest_ctx *rc, enum rest_route_id id, const struct rest_re
 	struct sec_args a;
 	if (!args_read(req, resp, legacy, &a))
 		return 1;
-	struct page p = { .items = cJSON_CreateArray(), .want = a.limit };
+	struct rest_page p = { .items = cJSON_CreateArray(), .want = a.list.limit };
 	if (!p.items) {
 		rest_error_code(resp, IOTHUB_SERVER_ERROR, legacy, "out of memory");
 		return 1;
 	}
-	const char *dev = a.has_device ? a.device_id : NULL;
-	const char *mod = a.has_module ? a.module_id : NULL;
+	const char *dev = a.list.has_device ? a.list.device_id : NULL;
+	const char *mod = a.list.has_module ? a.list.module_id : NULL;
 	sh_rc w;
 	if (id == ROUTE_SIMHUB_SEC_MESSAGES) {
 		struct hub_security_message_query q = {
 			.device_id = dev, .module_id = mod,
 			.verdict = a.has_verdict ? a.verdict : NULL, .from_us = a.from_us,
-			.to_us = a.to_us, .after_seq = a.after, .limit = a.limit + 1,
+			.to_us = a.to_us, .after_seq = a.list.after, .limit = a.list.limit + 1,
 		};
 		w = hub_security_messages_each(rc->hub, &q, message_item, &p);
-		return page_answer(rc, &p, w, "messages", resp, legacy);
+		return rest_page_answer(rc, &p, w, "messages", resp, legacy);
 	}
 	if (id == ROUTE_SIMHUB_SEC_EVENTS) {
 		struct hub_security_event_query q = {
@@ -329,18 +224,18 @@ static int list(struct rest_ctx *rc, enum rest_route_id id, const struct rest_re
 			.event_type = a.has_type ? a.type : NULL,
 			.category = a.has_category ? a.category : NULL,
 			.verdict = a.has_verdict ? a.verdict : NULL, .from_us = a.from_us,
-			.to_us = a.to_us, .after_id = a.after, .limit = a.limit + 1,
+			.to_us = a.to_us, .after_id = a.list.after, .limit = a.list.limit + 1,
 		};
 		w = hub_security_events_each(rc->hub, &q, event_item, &p);
-		return page_answer(rc, &p, w, "events", resp, legacy);
+		return rest_page_answer(rc, &p, w, "events", resp, legacy);
 	}
 	struct hub_security_alert_query q = {
 		.device_id = dev, .rule = a.has_rule ? a.rule : NULL,
 		.severity = a.has_severity ? a.severity : NULL, .from_us = a.from_us,
-		.to_us = a.to_us, .after_id = a.after, .limit = a.limit + 1,
+		.to_us = a.to_us, .after_id = a.list.after, .limit = a.list.limit + 1,
 	};
 	w = hub_security_alerts_each(rc->hub, &q, alert_item, &p);
-	return page_answer(rc, &p, w, "alerts", resp, legacy);
+	return rest_page_answer(rc, &p, w, "alerts", resp, legacy);
 }
 
 int rest_security(struct rest_ctx *rc, const struct rest_route *route, const struct rest_target *t,

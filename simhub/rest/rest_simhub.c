@@ -25,95 +25,7 @@
 #define SIMHUB_VERSION "0.1.0"
 #endif
 
-#define PAGE_DEFAULT 100
-#define PAGE_MAX 1000
 #define PROP_MAX 512
-
-/* The filters common to both lists, as read from the query string. */
-struct list_args {
-	char device_id[SH_ID_MAX + 1];
-	char module_id[SH_ID_MAX + 1];
-	bool has_device, has_module;
-	int64_t from_us, to_us;
-	int64_t after;            /* the continuation: the last seq or id already given */
-	int64_t limit;
-};
-
-/* A non-negative decimal int64 with no sign, space or junk; false otherwise. */
-static bool parse_count(const char *s, int64_t *out)
-{
-	int64_t v = 0;
-	if (!*s)
-		return false;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9' || v > (INT64_MAX - 9) / 10)
-			return false;
-		v = v * 10 + (*s - '0');
-	}
-	*out = v;
-	return true;
-}
-
-/*
- * Read deviceId, moduleId, from, to, limit and continuation. Fills resp with 400 and returns
- * false on any bad value: an id too long, a time that is not ISO 8601, a limit outside
- * 1..PAGE_MAX, a continuation that is not a count.
- */
-static bool list_args_read(const struct rest_request *req, struct rest_response *resp,
-			   bool legacy, struct list_args *a)
-{
-	char buf[64];
-	int r;
-	memset(a, 0, sizeof *a);
-	a->from_us = INT64_MIN;
-	a->to_us = INT64_MAX;
-	a->limit = PAGE_DEFAULT;
-	r = rest_query_get(req, "deviceId", a->device_id, sizeof a->device_id);
-	if (r < 0 || (r > 0 && !a->device_id[0]))
-		goto bad_id;
-	a->has_device = r > 0;
-	r = rest_query_get(req, "moduleId", a->module_id, sizeof a->module_id);
-	if (r < 0)
-		goto bad_id;
-	a->has_module = r > 0;
-	static const char *const times[] = {"from", "to"};
-	for (int i = 0; i < 2; i++) {
-		r = rest_query_get(req, times[i], buf, sizeof buf);
-		if (r == 0)
-			continue;
-		if (r < 0 || isotime_parse(buf, strlen(buf), i == 0 ? &a->from_us : &a->to_us) != SH_OK) {
-			rest_error_code(resp, IOTHUB_ARGUMENT_INVALID, legacy,
-					"%s must be an ISO 8601 time such as 2025-04-01T10:00:00Z",
-					times[i]);
-			return false;
-		}
-	}
-	r = rest_query_get(req, "limit", buf, sizeof buf);
-	if (r != 0 && (r < 0 || !parse_count(buf, &a->limit) || a->limit < 1 || a->limit > PAGE_MAX)) {
-		rest_error_code(resp, IOTHUB_ARGUMENT_INVALID, legacy,
-				"limit must be a whole number from 1 to %d", PAGE_MAX);
-		return false;
-	}
-	r = rest_query_get(req, "continuation", buf, sizeof buf);
-	if (r != 0 && (r < 0 || !parse_count(buf, &a->after))) {
-		rest_error_code(resp, IOTHUB_ARGUMENT_INVALID, legacy,
-				"continuation must be the value a previous page returned");
-		return false;
-	}
-	return true;
-bad_id:
-	rest_error_code(resp, IOTHUB_ARGUMENT_INVALID, legacy,
-			"deviceId and moduleId must be ids of at most %d characters", SH_ID_MAX);
-	return false;
-}
-
-/* A page being filled: the items, how many are wanted, the last key given, whether more exist. */
-struct page {
-	cJSON *items;
-	int64_t want, got, last;
-	bool more;
-	bool nomem;
-};
 
 /* Add a stored JSON object text to o under name, {} when it does not parse. */
 static void add_json_text(cJSON *o, const char *name, const char *text)
@@ -153,11 +65,9 @@ static bool add_body(cJSON *o, const void *body, size_t len)
 
 static sh_rc message_item(void *arg, int64_t seq, const struct sh_d2c_row *row)
 {
-	struct page *p = arg;
-	if (p->got == p->want) {
-		p->more = true;
+	struct rest_page *p = arg;
+	if (rest_page_room(p) != SH_OK)
 		return SH_E_STATE;   /* stop: one row past the page only says that more exist */
-	}
 	cJSON *o = cJSON_CreateObject();
 	char when[ISOTIME_BUF];
 	isotime_format(row->enqueued_us, when);
@@ -177,19 +87,14 @@ static sh_rc message_item(void *arg, int64_t seq, const struct sh_d2c_row *row)
 		p->nomem = true;
 		return SH_E_NOMEM;
 	}
-	cJSON_AddItemToArray(p->items, o);
-	p->got++;
-	p->last = seq;
-	return SH_OK;
+	return rest_page_add(p, o, seq);
 }
 
 static sh_rc event_item(void *arg, const struct sh_conn_event_row *row)
 {
-	struct page *p = arg;
-	if (p->got == p->want) {
-		p->more = true;
+	struct rest_page *p = arg;
+	if (rest_page_room(p) != SH_OK)
 		return SH_E_STATE;
-	}
 	cJSON *o = cJSON_CreateObject();
 	char when[ISOTIME_BUF];
 	isotime_format(row->at_us, when);
@@ -203,10 +108,7 @@ static sh_rc event_item(void *arg, const struct sh_conn_event_row *row)
 		p->nomem = true;
 		return SH_E_NOMEM;
 	}
-	cJSON_AddItemToArray(p->items, o);
-	p->got++;
-	p->last = row->id;
-	return SH_OK;
+	return rest_page_add(p, o, row->id);
 }
 
 /* A stored JSON text as a value (any JSON type); JSON null when absent or unparsable. */
@@ -222,11 +124,9 @@ static cJSON *json_value(const char *text)
  */
 static sh_rc method_item(void *arg, const struct sh_method_call_row *row)
 {
-	struct page *p = arg;
-	if (p->got == p->want) {
-		p->more = true;
+	struct rest_page *p = arg;
+	if (rest_page_room(p) != SH_OK)
 		return SH_E_STATE;
-	}
 	cJSON *o = cJSON_CreateObject();
 	char when[ISOTIME_BUF], done[ISOTIME_BUF];
 	isotime_format(row->invoked_us, when);
@@ -250,46 +150,14 @@ static sh_rc method_item(void *arg, const struct sh_method_call_row *row)
 		p->nomem = true;
 		return SH_E_NOMEM;
 	}
-	cJSON_AddItemToArray(p->items, o);
-	p->got++;
-	p->last = row->id;
-	return SH_OK;
-}
-
-/*
- * Answer a walk's outcome: the page under `key` with "continuation" (the last key, as text)
- * when more rows exist, or 500 when the store or memory failed.
- */
-static int page_answer(struct rest_ctx *rc, struct page *p, sh_rc walk_rc, const char *key,
-		       struct rest_response *resp, bool legacy)
-{
-	if (walk_rc != SH_OK && !(walk_rc == SH_E_STATE && p->more)) {
-		cJSON_Delete(p->items);
-		rest_error_code(resp, IOTHUB_SERVER_ERROR, legacy, "reading the store failed: %s",
-				p->nomem ? "out of memory" : store_errmsg(hub_store(rc->hub)));
-		return 1;
-	}
-	cJSON *root = cJSON_CreateObject();
-	if (!root) {
-		cJSON_Delete(p->items);
-		rest_error_code(resp, IOTHUB_SERVER_ERROR, legacy, "out of memory");
-		return 1;
-	}
-	cJSON_AddItemToObject(root, key, p->items);
-	if (p->more) {
-		char c[24];
-		snprintf(c, sizeof c, "%" PRId64, p->last);
-		cJSON_AddStringToObject(root, "continuation", c);
-	}
-	rest_json(resp, 200, root);
-	return 1;
+	return rest_page_add(p, o, row->id);
 }
 
 static int list_messages(struct rest_ctx *rc, const struct rest_request *req,
 			 struct rest_response *resp, bool legacy)
 {
-	struct list_args a;
-	if (!list_args_read(req, resp, legacy, &a))
+	struct rest_list_args a;
+	if (!rest_list_args_read(req, resp, legacy, &a))
 		return 1;
 	char prop[PROP_MAX];
 	int r = rest_query_get(req, "property", prop, sizeof prop);
@@ -319,20 +187,20 @@ static int list_messages(struct rest_ctx *rc, const struct rest_request *req,
 		.after_seq = a.after,
 		.limit = a.limit + 1,
 	};
-	struct page p = { .items = cJSON_CreateArray(), .want = a.limit };
+	struct rest_page p = { .items = cJSON_CreateArray(), .want = a.limit };
 	if (!p.items) {
 		rest_error_code(resp, IOTHUB_SERVER_ERROR, legacy, "out of memory");
 		return 1;
 	}
 	sh_rc w = store_d2c_query(hub_store(rc->hub), &q, message_item, &p);
-	return page_answer(rc, &p, w, "messages", resp, legacy);
+	return rest_page_answer(rc, &p, w, "messages", resp, legacy);
 }
 
 static int list_connections(struct rest_ctx *rc, const struct rest_request *req,
 			    struct rest_response *resp, bool legacy)
 {
-	struct list_args a;
-	if (!list_args_read(req, resp, legacy, &a))
+	struct rest_list_args a;
+	if (!rest_list_args_read(req, resp, legacy, &a))
 		return 1;
 	struct sh_conn_event_query q = {
 		.device_id = a.has_device ? a.device_id : NULL,
@@ -342,20 +210,20 @@ static int list_connections(struct rest_ctx *rc, const struct rest_request *req,
 		.after_id = a.after,
 		.limit = a.limit + 1,
 	};
-	struct page p = { .items = cJSON_CreateArray(), .want = a.limit };
+	struct rest_page p = { .items = cJSON_CreateArray(), .want = a.limit };
 	if (!p.items) {
 		rest_error_code(resp, IOTHUB_SERVER_ERROR, legacy, "out of memory");
 		return 1;
 	}
 	sh_rc w = store_connection_event_query(hub_store(rc->hub), &q, event_item, &p);
-	return page_answer(rc, &p, w, "events", resp, legacy);
+	return rest_page_answer(rc, &p, w, "events", resp, legacy);
 }
 
 static int list_methods(struct rest_ctx *rc, const struct rest_request *req,
 			struct rest_response *resp, bool legacy)
 {
-	struct list_args a;
-	if (!list_args_read(req, resp, legacy, &a))
+	struct rest_list_args a;
+	if (!rest_list_args_read(req, resp, legacy, &a))
 		return 1;
 	char name[130];
 	int r = rest_query_get(req, "methodName", name, sizeof name);
@@ -373,13 +241,13 @@ static int list_methods(struct rest_ctx *rc, const struct rest_request *req,
 		.after_id = a.after,
 		.limit = a.limit + 1,
 	};
-	struct page p = { .items = cJSON_CreateArray(), .want = a.limit };
+	struct rest_page p = { .items = cJSON_CreateArray(), .want = a.limit };
 	if (!p.items) {
 		rest_error_code(resp, IOTHUB_SERVER_ERROR, legacy, "out of memory");
 		return 1;
 	}
 	sh_rc w = store_method_call_query(hub_store(rc->hub), &q, method_item, &p);
-	return page_answer(rc, &p, w, "calls", resp, legacy);
+	return rest_page_answer(rc, &p, w, "calls", resp, legacy);
 }
 
 static int health(struct rest_ctx *rc, struct rest_response *resp)
@@ -403,11 +271,9 @@ static int health(struct rest_ctx *rc, struct rest_response *resp)
 /* One C2D feedback record in IoT Hub's field names, plus simhub's record id. */
 static sh_rc feedback_item(void *arg, const struct hub_c2d_feedback *f)
 {
-	struct page *p = arg;
-	if (p->got == p->want) {
-		p->more = true;
+	struct rest_page *p = arg;
+	if (rest_page_room(p) != SH_OK)
 		return SH_E_STATE;
-	}
 	cJSON *o = cJSON_CreateObject();
 	char when[ISOTIME_BUF];
 	isotime_format(f->enqueued_us, when);
@@ -422,17 +288,14 @@ static sh_rc feedback_item(void *arg, const struct hub_c2d_feedback *f)
 		p->nomem = true;
 		return SH_E_NOMEM;
 	}
-	cJSON_AddItemToArray(p->items, o);
-	p->got++;
-	p->last = f->id;
-	return SH_OK;
+	return rest_page_add(p, o, f->id);
 }
 
 static int list_feedback(struct rest_ctx *rc, const struct rest_request *req,
 			 struct rest_response *resp, bool legacy)
 {
-	struct list_args a;
-	if (!list_args_read(req, resp, legacy, &a))
+	struct rest_list_args a;
+	if (!rest_list_args_read(req, resp, legacy, &a))
 		return 1;
 	struct hub_c2d_feedback_query q = {
 		.device_id = a.has_device ? a.device_id : NULL,
@@ -441,13 +304,13 @@ static int list_feedback(struct rest_ctx *rc, const struct rest_request *req,
 		.after_id = a.after,
 		.limit = a.limit + 1,
 	};
-	struct page p = { .items = cJSON_CreateArray(), .want = a.limit };
+	struct rest_page p = { .items = cJSON_CreateArray(), .want = a.limit };
 	if (!p.items) {
 		rest_error_code(resp, IOTHUB_SERVER_ERROR, legacy, "out of memory");
 		return 1;
 	}
 	sh_rc w = hub_c2d_feedback_each(rc->hub, &q, feedback_item, &p);
-	return page_answer(rc, &p, w, "feedback", resp, legacy);
+	return rest_page_answer(rc, &p, w, "feedback", resp, legacy);
 }
 
 /*

@@ -212,8 +212,12 @@ done
 
 # --- watch ---------------------------------------------------------------------------------------------------
 # Against the hub's own stream when it has one; otherwise a fake SSE server (same CA checks).
+# The files are emptied here, before the background start: a redirection in the background job
+# would race with the caller's first look and let it read the previous watch's output.
 run_watch() {
-	"$S" watch "$@" >"$tmp/watch.out" 2>"$tmp/watch.err" &
+	: >"$tmp/watch.out"
+	: >"$tmp/watch.err"
+	"$S" watch "$@" >>"$tmp/watch.out" 2>>"$tmp/watch.err" &
 	wpid=$!
 }
 set +e
@@ -270,8 +274,9 @@ fakepid=$!
 for _ in $(seq 1 100); do [ -s "$tmp/fport" ] && break; sleep 0.05; done
 fport=$(cat "$tmp/fport")
 run_watch --hub "https://127.0.0.1:$fport" --ca "$tmp/fca.pem" --service-cs "$svc" --types telemetry,twin
-for _ in $(seq 1 60); do [ "$(wc -l <"$tmp/watch.out")" -ge 2 ] && break; sleep 0.1; done
-sleep 0.3
+# the fake server sends the connection event (filtered out by --types) 0.1 s after the twin
+for _ in $(seq 1 100); do grep -q ' twin ' "$tmp/watch.out" && break; sleep 0.1; done
+sleep 0.5
 kill -INT "$wpid"; wait "$wpid" || fail "watch exit: $(cat "$tmp/watch.err")"
 grep -q '^GET /simhub/v1/events?types=telemetry%2Ctwin&api-version=' "$tmp/freq" || fail "request: $(cat "$tmp/freq")"; ok
 grep -qi '^authorization: SharedAccessSignature sr=localhost&sig=' "$tmp/freq" || fail "no SAS: $(cat "$tmp/freq")"; ok

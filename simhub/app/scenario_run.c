@@ -176,34 +176,6 @@ const char *run_lookup(void *ctx, enum scenario_ref_kind kind, const char *name,
 
 /* --- events -------------------------------------------------------------------------------------- */
 
-/* A method event names its record by callId: mark the call of that record as logged. */
-static void mark_call_event(struct run *r, const cJSON *data)
-{
-	const cJSON *id = cJSON_GetObjectItemCaseSensitive(data, "callId");
-	if (!cJSON_IsNumber(id))
-		return;
-	for (struct run_call *c = r->calls; c; c = c->next)
-		if (c->log_id && c->log_id == (int64_t)id->valuedouble)
-			c->event_seen = true;
-}
-
-/*
- * True once call c has its outcome and the hub's method event for it (emitted after the
- * record commits, a moment after the outcome) has reached the run, or 2 s after the outcome
- * when no event comes (the record could not be written). Steps that end with a call wait for
- * this, so the event belongs to them and not to the window of a `nothing` that follows.
- */
-bool run_call_settled(struct run_call *c)
-{
-	if (!c->done)
-		return false;
-	if (!c->log_id || c->event_seen)
-		return true;
-	if (!c->done_mono)
-		c->done_mono = run_mono_us();
-	return run_mono_us() - c->done_mono >= 2000000;
-}
-
 static void on_event(void *ctx, const struct hub_event *ev)
 {
 	struct run *r = ctx;
@@ -229,8 +201,6 @@ static void on_event(void *ctx, const struct hub_event *ev)
 		return;
 	}
 	r->n_ev++;
-	if (ev->kind == HUB_EV_METHOD)
-		mark_call_event(r, e->data);
 }
 
 /* --- step outcome -------------------------------------------------------------------------------- */
@@ -639,8 +609,6 @@ static enum step_state step_poll(struct run *r, const struct scenario_step *st)
 			return STEP_PASSED;   /* async: judged by method-result */
 		}
 		if (!r->call->done)
-			return STEP_PENDING;
-		if (!run_call_settled(r->call))
 			return STEP_PENDING;
 		if (st->capture[0])
 			run_capture(r, st->capture, call_json(r->call));

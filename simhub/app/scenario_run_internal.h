@@ -42,8 +42,6 @@ struct run_call {
 	struct iothub_err err;        /* 404103, 504101... when has_err */
 	struct cJSON *payload;        /* the device's payload (owned), NULL for none */
 	int64_t log_id;
-	bool event_seen;              /* the hub's method event for log_id has arrived */
-	int64_t done_mono;            /* when the wait for that event began (0 = not yet) */
 	struct run_call *next;
 };
 
@@ -141,7 +139,5 @@ void run_agent_collect(struct run *r);
 enum step_state run_expect(struct run *r, const struct scenario_step *st);
 /* Text describing an event for messages (caller frees). */
 char *run_event_text(const struct run_event *e);
-/* True once call c is done and its hub method event has arrived (see scenario_run.c). */
-bool run_call_settled(struct run_call *c);
 
 #endif

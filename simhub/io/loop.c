@@ -66,14 +66,22 @@ int64_t io_commit_bound_us(size_t i)
 	return i < IO_COMMIT_BUCKETS ? commit_bounds_us[i] : 0;
 }
 
-static void commit_cb(lws_sorted_usec_list_t *sul)
+/* Commit the held batch now (its answers and events go out), timing it for /metrics. */
+static void commit_held(struct io_loop *l)
 {
-	struct io_loop *l = lws_container_of(sul, struct io_loop, commit_sul);
-	l->commit_scheduled = false;
+	if (!hub_batch_held(l->hub))
+		return;
 	int64_t t0 = mono_us();
 	if (hub_batch_release(l->hub) != SH_OK)
 		lwsl_err("simhub: commit failed: the last batch of writes is lost\n");
 	commit_observe(&l->metrics, mono_us() - t0);
+}
+
+static void commit_cb(lws_sorted_usec_list_t *sul)
+{
+	struct io_loop *l = lws_container_of(sul, struct io_loop, commit_sul);
+	l->commit_scheduled = false;
+	commit_held(l);
 }
 
 static void keepalive_cb(lws_sorted_usec_list_t *sul)
@@ -110,6 +118,7 @@ static void ticker_cb(lws_sorted_usec_list_t *sul)
 	if (!l->ticker_fn)
 		return;
 	lws_sul_schedule(l->ctx, 0, &l->ticker_sul, ticker_cb, (lws_usec_t)l->ticker_period_us);
+	commit_held(l);   /* the ticker may be due before the commit timer of the same turn */
 	l->ticker_fn(l->ticker_arg);
 }
 

@@ -40,8 +40,10 @@ void io_loop_wake(struct io_loop *l);
 /*
  * Call fn(arg) from the loop every period_us microseconds (at least 1000), until
  * io_loop_set_ticker(l, NULL, NULL, 0). One ticker per loop; setting a new one replaces it.
- * fn runs between rounds of network events, like the loop's own timers; it may call hub
- * operations and set the run's stop flag (then call io_loop_wake). For `simhub test`.
+ * fn runs between rounds of network events, like the loop's own timers, after the batch of
+ * earlier rounds has committed and its events have been delivered, so fn never sees an
+ * outcome whose event is still to come. It may call hub operations and set the run's stop
+ * flag (then call io_loop_wake). For `simhub test`.
  */
 void io_loop_set_ticker(struct io_loop *l, void (*fn)(void *arg), void *arg, int64_t period_us);
 /* Close every connection and the listeners; commit what is held. */

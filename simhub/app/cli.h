@@ -18,7 +18,8 @@
 #define CLI_USAGE 2
 
 #define CLI_DEFAULT_DB "./simhub-data/simhub.db"
-#define CLI_MAX_POSITIONAL 16
+/* max_pos of a verb that takes any number of positional arguments */
+#define CLI_ANY_POSITIONAL 1000000
 #define CLI_MAX_REPEAT 32
 
 struct cli_ctx;
@@ -45,7 +46,7 @@ struct cli_verb {
 /* Parsed command line of one verb. */
 struct cli_ctx {
 	const struct cli_verb *verb;
-	const char *pos[CLI_MAX_POSITIONAL];
+	const char **pos;        /* positional arguments (argv entries), npos of them */
 	int npos;
 	const char *opt_name[CLI_MAX_REPEAT * 2];
 	const char *opt_value[CLI_MAX_REPEAT * 2];

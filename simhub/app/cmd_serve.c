@@ -510,6 +510,6 @@ const struct cli_verb cli_verbs_serve[] = {
 	 serve_opts, 0, 0, serve},
 	{NULL, "load", "PATH...", "apply fixture files or folders to the database and exit",
 	 "Loading is idempotent and all-or-nothing (docs/fixtures.md).", load_opts, 1,
-	 CLI_MAX_POSITIONAL, load},
+	 CLI_ANY_POSITIONAL, load},
 	{NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL},
 };

@@ -186,6 +186,6 @@ const struct cli_verb cli_verbs_test[] = {
 	 "--db PATH keeps the hub's database there instead of the temp folder.\n"
 	 "Exit codes: 0 every scenario passed, 1 one failed, 2 an invalid scenario file or a\n"
 	 "hub or agent that could not start.",
-	 test_opts, 1, CLI_MAX_POSITIONAL, run_tests},
+	 test_opts, 1, CLI_ANY_POSITIONAL, run_tests},
 	{NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL},
 };

@@ -110,37 +110,19 @@ static const struct cli_opt *find_opt(const struct cli_verb *v, const char *name
 	return NULL;
 }
 
-int main(int argc, char **argv)
+/*
+ * Parse the verb's options and positional arguments (argv[first..]; pos has room for argc
+ * entries) and run it. The usage errors name the option and the verb.
+ */
+static int run_verb(const struct cli_verb *v, int first, int argc, char **argv, const char **pos)
 {
-	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-	    strcmp(argv[1], "help") == 0) {
-		print_usage(argc < 2 ? stderr : stdout);
-		return argc < 2 ? CLI_USAGE : CLI_OK;
-	}
-	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
-		printf("simhub %s\n", SIMHUB_VERSION);
-		return CLI_OK;
-	}
-	int consumed = 0;
-	const struct cli_verb *v = find_verb(argv[1], argc > 2 ? argv[2] : NULL, &consumed);
-	if (!v) {
-		int help = argc > 2 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0);
-		if (print_group(argv[1], help ? stdout : stderr) == 0) {
-			if (help)
-				return CLI_OK;
-			return argc > 2 ? cli_error(CLI_USAGE, "unknown verb '%s %s'", argv[1], argv[2])
-					: CLI_USAGE;
-		}
-		cli_error(CLI_USAGE, "unknown verb '%s' (see 'simhub --help')", argv[1]);
-		return CLI_USAGE;
-	}
-
 	struct cli_ctx ctx;
 	memset(&ctx, 0, sizeof ctx);
 	ctx.verb = v;
+	ctx.pos = pos;
 	ctx.db = getenv("SIMHUB_DB") ? getenv("SIMHUB_DB") : CLI_DEFAULT_DB;
 	int only_pos = 0;
-	for (int i = 1 + consumed; i < argc; i++) {
+	for (int i = first; i < argc; i++) {
 		const char *a = argv[i];
 		if (!only_pos && strcmp(a, "--") == 0) {
 			only_pos = 1;
@@ -192,8 +174,6 @@ int main(int argc, char **argv)
 			ctx.nopt++;
 			continue;
 		}
-		if (ctx.npos >= CLI_MAX_POSITIONAL)
-			return cli_error(CLI_USAGE, "too many arguments");
 		ctx.pos[ctx.npos++] = a;
 	}
 	if (ctx.npos < v->min_pos || ctx.npos > v->max_pos) {
@@ -206,5 +186,38 @@ int main(int argc, char **argv)
 	}
 	int rc = v->run(&ctx);
 	cli_close(&ctx);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		print_usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? CLI_USAGE : CLI_OK;
+	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+		printf("simhub %s\n", SIMHUB_VERSION);
+		return CLI_OK;
+	}
+	int consumed = 0;
+	const struct cli_verb *v = find_verb(argv[1], argc > 2 ? argv[2] : NULL, &consumed);
+	if (!v) {
+		int help = argc > 2 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0);
+		if (print_group(argv[1], help ? stdout : stderr) == 0) {
+			if (help)
+				return CLI_OK;
+			return argc > 2 ? cli_error(CLI_USAGE, "unknown verb '%s %s'", argv[1], argv[2])
+					: CLI_USAGE;
+		}
+		cli_error(CLI_USAGE, "unknown verb '%s' (see 'simhub --help')", argv[1]);
+		return CLI_USAGE;
+	}
+
+	const char **pos = calloc((size_t)argc, sizeof *pos);   /* never more than argv has */
+	if (!pos)
+		return cli_error(CLI_FAIL, "out of memory");
+	int rc = run_verb(v, 1 + consumed, argc, argv, pos);
+	free(pos);
 	return rc;
 }

@@ -171,6 +171,12 @@ expect 1 "DeviceNotFound" hub device show fresh1
 printf '{"devices": [' >"$tmp/trunc.json"
 expect 1 "trunc.json" hub load "$tmp/trunc.json"
 expect 1 "No such file" hub load "$tmp/absent.json"
+# any number of files (a shell glob of a fixtures folder easily passes 16)
+mkdir "$tmp/many"
+for i in $(seq 1 40); do printf '{"devices": [{"id": "many%02d"}]}\n' "$i" >"$tmp/many/m$i.json"; done
+hub load "$tmp"/many/*.json 2>/dev/null || fail "load of 40 files"
+[ "$(hub device list --json | jq '[.[] | select(.deviceId | startswith("many"))] | length')" = 40 ] ||
+	fail "40 files loaded $(hub device list --json | jq -c '[.[].deviceId]')"; ok
 
 # --- SIMHUB_DB names the database when --db is absent -------------------------------------------
 SIMHUB_DB="$tmp/env.db" "$SIMHUB" device add envdev >/dev/null

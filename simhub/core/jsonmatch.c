@@ -198,6 +198,96 @@ static bool whole_placeholder(const cJSON *v)
 }
 
 /*
+ * glibc's regcomp copies a repeated sub-expression once per repetition ("a+" as "aa*",
+ * "a{3}" as "aaa"), so stacked or nested repetitions multiply: "x++++...+" of 60 pluses, or
+ * "((a{200}){200}){200}", takes gigabytes. Estimate the expanded size (one unit per atom, a
+ * group the sum of its parts, a repetition multiplies its operand by its count, 2 for '+')
+ * and refuse a pattern above REGEX_COST_MAX before compiling it. Back-references are refused
+ * too: their matching can take exponential time. NULL when the pattern is fine, else why.
+ */
+#define REGEX_COST_MAX 20000
+#define REGEX_DEPTH_MAX 32
+
+static const char *regex_refusal(const char *re)
+{
+	long long sum[REGEX_DEPTH_MAX + 1] = {0}, last[REGEX_DEPTH_MAX + 1] = {0};
+	int d = 0;
+	for (const char *c = re; *c; c++) {
+		long long unit = 0;   /* an atom's cost; 0 when *c is not an atom */
+		if (*c == '\\') {
+			if (c[1] >= '1' && c[1] <= '9')
+				return "back-references (\\1 to \\9) are not supported";
+			if (c[1])
+				c++;
+			unit = 1;
+		} else if (*c == '[') {
+			const char *e = c + 1;
+			if (*e == '^')
+				e++;
+			if (*e == ']')
+				e++;
+			while (*e && *e != ']') {
+				if (*e == '[' && (e[1] == ':' || e[1] == '.' || e[1] == '=')) {
+					const char *close = strchr(e + 2, e[1]);
+					e = close && close[1] == ']' ? close + 2 : e + 1;
+				} else {
+					e++;
+				}
+			}
+			if (!*e)
+				return NULL;   /* unbalanced: regcomp says so */
+			c = e;
+			unit = 1;
+		} else if (*c == '(') {
+			if (d == REGEX_DEPTH_MAX)
+				return "groups are nested too deeply";
+			d++;
+			sum[d] = last[d] = 0;
+			continue;
+		} else if (*c == ')' && d > 0) {
+			unit = sum[d] ? sum[d] : 1;
+			d--;
+		} else if (*c == '|') {
+			last[d] = 0;
+			continue;
+		} else if (*c == '*' || *c == '?' || *c == '+' || *c == '{') {
+			long long times = *c == '+' ? 2 : 1;
+			if (*c == '{') {
+				long long lo = 0, hi = -1;
+				const char *e = c + 1;
+				while (*e >= '0' && *e <= '9' && lo < 100000)
+					lo = lo * 10 + (*e++ - '0');
+				if (*e == ',') {
+					e++;
+					if (*e >= '0' && *e <= '9') {
+						hi = 0;
+						while (*e >= '0' && *e <= '9' && hi < 100000)
+							hi = hi * 10 + (*e++ - '0');
+					}
+				}
+				if (*e != '}')
+					return NULL;   /* not a bound: regcomp decides */
+				times = (hi > lo ? hi : lo) + 1;
+				c = e;
+			}
+			long long grown = last[d] * times;
+			sum[d] += grown - last[d];
+			last[d] = grown;
+			if (sum[d] > REGEX_COST_MAX)
+				return "it repeats too much (stacked or nested repetitions); simplify it";
+			continue;
+		} else {
+			unit = 1;
+		}
+		sum[d] += unit;
+		last[d] = unit;
+		if (sum[d] > REGEX_COST_MAX)
+			return "it repeats too much (stacked or nested repetitions); simplify it";
+	}
+	return NULL;
+}
+
+/*
  * Validate one operator `key: operand` at `path` (the operator's own path). Operands are checked
  * for type; $regex is compiled once to prove it compiles; $contains recurses as a pattern.
  * With `tmpl`, a whole placeholder is accepted as the operand of $exists, $gt/$gte/$lt/$lte
@@ -222,6 +312,11 @@ static sh_rc validate_op(enum op op, const char *name, const cJSON *arg, const c
 	case OP_REGEX: {
 		if (!cJSON_IsString(arg)) {
 			set_why(why, path, "$regex takes a string, not %s", type_word(arg));
+			return SH_E_INVALID;
+		}
+		const char *refused = regex_refusal(arg->valuestring);
+		if (refused) {
+			set_why(why, path, "$regex refused: %s", refused);
 			return SH_E_INVALID;
 		}
 		regex_t re;
@@ -351,7 +446,7 @@ static bool eval(const cJSON *p, const cJSON *v, const char *path, int depth,
 static bool regex_search(const char *re_text, const char *s)
 {
 	regex_t re;
-	if (regcomp(&re, re_text, REG_EXTENDED | REG_NOSUB) != 0)
+	if (regex_refusal(re_text) || regcomp(&re, re_text, REG_EXTENDED | REG_NOSUB) != 0)
 		return false;
 	bool hit = regexec(&re, s, 0, NULL, 0) == 0;
 	regfree(&re);

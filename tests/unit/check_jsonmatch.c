@@ -42,6 +42,8 @@ struct pair {
 	const char *value;
 };
 
+#define X100 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+
 static const struct pair matching[] = {
 	{ "{}", "{'a':1}" },
 	{ "{'a':1}", "{'a':1.0,'b':2}" },
@@ -58,6 +60,11 @@ static const struct pair matching[] = {
 	{ "{'z':{'$exists':false}}", "{'a':1}" },
 	{ "{'v':{'$regex':'^1\\\\.[0-9]+$'}}", "{'v':'1.25'}" },
 	{ "{'v':{'$regex':'eco'}}", "{'v':'the eco mode'}" },
+	{ "{'v':{'$regex':'^(ab+)+$'}}", "{'v':'abbab'}" },
+	{ "{'v':{'$regex':'^x{1,200}$'}}", "{'v':'xxx'}" },
+	{ "{'v':{'$regex':'^(x{2}){100}$'}}", "{'v':'" X100 X100 "'}" },
+	{ "{'v':{'$regex':'^[[:digit:]]{3}-[0-9]{4}$'}}", "{'v':'555-1234'}" },
+	{ "{'v':{'$regex':'^[]a]+$'}}", "{'v':']a]'}" },
 	{ "{'n':{'$gt':1,'$lte':3}}", "{'n':3}" },
 	{ "{'n':{'$gte':1}}", "{'n':1}" },
 	{ "{'n':{'$lt':0}}", "{'n':-0.5}" },
@@ -180,6 +187,13 @@ static const struct bad invalid[] = {
 	{ "{'b':2,'$eq':1}", "$.$eq", "mixes operators" },
 	{ "{'a':{'$regex':'('}}", "$.a.$regex", "POSIX extended" },
 	{ "{'a':{'$regex':5}}", "$.a.$regex", "takes a string" },
+	/* hostile regexes: glibc's regcomp would take gigabytes (found by fuzz_jsonmatch) */
+	{ "{'a':{'$regex':'^1x++++++++++++++++++++++++2'}}", "$.a.$regex", "repeats too much" },
+	{ "{'a':{'$regex':'((a{200}){200}){200}'}}", "$.a.$regex", "repeats too much" },
+	{ "{'a':{'$regex':'(((((((((((((((a+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+'}}", "$.a.$regex", "repeats too much" },
+	{ "{'a':{'$regex':'(a)\\\\1'}}", "$.a.$regex", "back-references" },
+	{ "{'a':{'$regex':'((((((((((((((((((((((((((((((((((a))))))))))))))))))))))))))))))))))'}}", "$.a.$regex",
+	  "nested too deeply" },
 	{ "{'a':{'$exists':1}}", "$.a.$exists", "true or false" },
 	{ "{'a':{'$gt':'5'}}", "$.a.$gt", "$gt takes a number" },
 	{ "{'a':{'$lte':null}}", "$.a.$lte", "$lte takes a number" },

@@ -198,28 +198,47 @@ static bool whole_placeholder(const cJSON *v)
 }
 
 /*
- * glibc's regcomp copies a repeated sub-expression once per repetition ("a+" as "aa*",
- * "a{3}" as "aaa"), so stacked or nested repetitions multiply: "x++++...+" of 60 pluses, or
- * "((a{200}){200}){200}", takes gigabytes. Estimate the expanded size (one unit per atom, a
- * group the sum of its parts, a repetition multiplies its operand by its count, 2 for '+')
- * and refuse a pattern above REGEX_COST_MAX before compiling it. Back-references are refused
- * too: their matching can take exponential time. NULL when the pattern is fine, else why.
+ * Patterns that would take glibc's regex engine gigabytes or minutes are refused before
+ * regcomp sees them. It copies a repeated sub-expression once per repetition ("a+" as "aa*",
+ * "a{3}" as "aaa"), so stacked or nested repetitions multiply ("x++++..." of 60 pluses took
+ * 2 GiB), and it matches a bounded repetition of something that can match the empty string
+ * in time that grows with the bound to a high power ("^((x*)*){1,20}$" against "xx": 5 s;
+ * "(x?){1,255}": 0.7 s). So: the size, counting copies, must stay within REGEX_COST_MAX; a
+ * bound may not exceed 255 (the portable RE_DUP_MAX) nor repeat an expression that can match
+ * the empty string; two repetition operators in a row are refused (undefined in POSIX);
+ * back-references too (matching them can take exponential time); groups nest 32 deep at
+ * most. NULL when the pattern is fine, else why.
  */
-#define REGEX_COST_MAX 20000
+#define REGEX_COST_MAX 5000
 #define REGEX_DEPTH_MAX 32
+#define REGEX_BOUND_MAX 255
+
+/* The pattern state of one group level: its size so far and the current branch. */
+struct re_level {
+	long long size;        /* copies, over every branch so far */
+	bool any_null_branch;  /* a finished branch can match the empty string */
+	int solid;             /* parts of the current branch that cannot match empty */
+	long long last_size;   /* the last part (what a repetition operator applies to) */
+	bool last_null, last_set, quantified;
+};
 
 static const char *regex_refusal(const char *re)
 {
-	long long sum[REGEX_DEPTH_MAX + 1] = {0}, last[REGEX_DEPTH_MAX + 1] = {0};
+	static const char *const too_big =
+		"it repeats too much (nested or stacked repetitions); simplify it";
+	struct re_level lv[REGEX_DEPTH_MAX + 1];
+	memset(lv, 0, sizeof lv);
 	int d = 0;
 	for (const char *c = re; *c; c++) {
-		long long unit = 0;   /* an atom's cost; 0 when *c is not an atom */
+		long long size = 1;
+		bool null = false;   /* the part can match the empty string */
 		if (*c == '\\') {
 			if (c[1] >= '1' && c[1] <= '9')
 				return "back-references (\\1 to \\9) are not supported";
+			if (c[1] && strchr("bB<>`'", c[1]))
+				null = true;   /* word and buffer anchors */
 			if (c[1])
 				c++;
-			unit = 1;
 		} else if (*c == '[') {
 			const char *e = c + 1;
 			if (*e == '^')
@@ -237,52 +256,78 @@ static const char *regex_refusal(const char *re)
 			if (!*e)
 				return NULL;   /* unbalanced: regcomp says so */
 			c = e;
-			unit = 1;
+		} else if (*c == '^' || *c == '$') {
+			null = true;
 		} else if (*c == '(') {
 			if (d == REGEX_DEPTH_MAX)
-				return "groups are nested too deeply";
-			d++;
-			sum[d] = last[d] = 0;
+				return "groups are nested more than 32 deep";
+			memset(&lv[++d], 0, sizeof lv[d]);
 			continue;
 		} else if (*c == ')' && d > 0) {
-			unit = sum[d] ? sum[d] : 1;
+			size = lv[d].size ? lv[d].size : 1;
+			null = lv[d].any_null_branch || lv[d].solid == 0;
 			d--;
 		} else if (*c == '|') {
-			last[d] = 0;
+			lv[d].any_null_branch |= lv[d].solid == 0;
+			lv[d].solid = 0;
+			lv[d].last_set = lv[d].quantified = false;
 			continue;
 		} else if (*c == '*' || *c == '?' || *c == '+' || *c == '{') {
-			long long times = *c == '+' ? 2 : 1;
+			struct re_level *l = &lv[d];
+			if (!l->last_set)
+				continue;   /* nothing to repeat: regcomp decides */
+			if (l->quantified)
+				return "two repetition operators in a row (undefined in POSIX extended "
+				       "regular expressions; there are no lazy or possessive forms)";
+			long long was = l->last_size, now = was;
+			bool now_null = l->last_null;
 			if (*c == '{') {
 				long long lo = 0, hi = -1;
 				const char *e = c + 1;
-				while (*e >= '0' && *e <= '9' && lo < 100000)
-					lo = lo * 10 + (*e++ - '0');
+				for (; *e >= '0' && *e <= '9'; e++)
+					lo = lo > REGEX_BOUND_MAX ? lo : lo * 10 + (*e - '0');
 				if (*e == ',') {
-					e++;
-					if (*e >= '0' && *e <= '9') {
-						hi = 0;
-						while (*e >= '0' && *e <= '9' && hi < 100000)
-							hi = hi * 10 + (*e++ - '0');
-					}
+					hi = *++e >= '0' && *e <= '9' ? 0 : -2;   /* -2: no upper bound */
+					for (; *e >= '0' && *e <= '9'; e++)
+						hi = hi > REGEX_BOUND_MAX ? hi : hi * 10 + (*e - '0');
 				}
 				if (*e != '}')
-					return NULL;   /* not a bound: regcomp decides */
-				times = (hi > lo ? hi : lo) + 1;
+					continue;   /* not a bound: regcomp decides */
+				if (lo > REGEX_BOUND_MAX || hi > REGEX_BOUND_MAX)
+					return "a repetition bound is above 255";
+				long long k = hi > lo ? hi : lo;
+				if (k > 1 && l->last_null)
+					return "a bounded repetition {n,m} of something that can match the empty "
+					       "string (like (x*){2,9} or (a?){1,50}) takes the C library minutes "
+					       "to match; drop the bound or make the inside match at least one "
+					       "character";
+				now = (k + 1) * was;
+				now_null = lo == 0 || l->last_null;
 				c = e;
+			} else if (*c == '+') {
+				now = 2 * was;
+			} else {
+				now_null = true;
 			}
-			long long grown = last[d] * times;
-			sum[d] += grown - last[d];
-			last[d] = grown;
-			if (sum[d] > REGEX_COST_MAX)
-				return "it repeats too much (stacked or nested repetitions); simplify it";
+			l->size += now - was;
+			if (!l->last_null && now_null)
+				l->solid--;
+			l->last_size = now;
+			l->last_null = now_null;
+			l->quantified = true;
+			if (l->size > REGEX_COST_MAX)
+				return too_big;
 			continue;
-		} else {
-			unit = 1;
 		}
-		sum[d] += unit;
-		last[d] = unit;
-		if (sum[d] > REGEX_COST_MAX)
-			return "it repeats too much (stacked or nested repetitions); simplify it";
+		struct re_level *l = &lv[d];
+		l->size += size;
+		l->solid += null ? 0 : 1;
+		l->last_size = size;
+		l->last_null = null;
+		l->last_set = true;
+		l->quantified = false;
+		if (l->size > REGEX_COST_MAX)
+			return too_big;
 	}
 	return NULL;
 }

@@ -83,77 +83,29 @@ static void print_line(enum list_kind k, const cJSON *o)
 	cJSON_free(payload);
 }
 
-/* --- the database-file side: the same items the API returns ----------------------------------- */
+/* --- the database-file side: the same items the API returns (hub_security_*_json) ------------ */
 
-static void add_time(cJSON *o, const char *name, int64_t us)
+static sh_rc local_add(void *arg, cJSON *o)
 {
-	char when[ISOTIME_BUF];
-	isotime_format(us, when);
-	cJSON_AddStringToObject(o, name, when);
-}
-
-static void add_parsed(cJSON *o, const char *name, const char *text)
-{
-	cJSON *v = text ? cJSON_Parse(text) : NULL;
-	cJSON_AddItemToObject(o, name, v ? v : cJSON_CreateNull());
+	if (!o)
+		return SH_E_NOMEM;
+	cJSON_AddItemToArray(arg, o);
+	return SH_OK;
 }
 
 static sh_rc local_event(void *arg, const struct hub_security_event *e)
 {
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddNumberToObject(o, "id", (double)e->id);
-	cJSON_AddNumberToObject(o, "messageSeq", (double)e->message_seq);
-	cJSON_AddStringToObject(o, "deviceId", e->device_id);
-	if (e->module_id[0])
-		cJSON_AddStringToObject(o, "moduleId", e->module_id);
-	add_time(o, "receivedTimeUtc", e->received_us);
-	if (e->event_id)
-		cJSON_AddStringToObject(o, "eventId", e->event_id);
-	cJSON_AddStringToObject(o, "name", e->name);
-	cJSON_AddStringToObject(o, "eventType", e->event_type);
-	cJSON_AddStringToObject(o, "category", e->category);
-	if (e->has_utc)
-		add_time(o, "timestampUtc", e->utc_us);
-	add_parsed(o, "payload", e->payload_json);
-	cJSON_AddStringToObject(o, "verdict", e->verdict);
-	add_parsed(o, "reasons", e->reasons_json);
-	cJSON_AddItemToArray(arg, o);
-	return SH_OK;
+	return local_add(arg, hub_security_event_json(e));
 }
 
 static sh_rc local_message(void *arg, const struct hub_security_message *m)
 {
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddNumberToObject(o, "seq", (double)m->seq);
-	cJSON_AddStringToObject(o, "deviceId", m->device_id);
-	if (m->module_id[0])
-		cJSON_AddStringToObject(o, "moduleId", m->module_id);
-	add_time(o, "receivedTimeUtc", m->received_us);
-	if (m->agent_id)
-		cJSON_AddStringToObject(o, "agentId", m->agent_id);
-	cJSON_AddStringToObject(o, "mode", m->mode);
-	cJSON_AddStringToObject(o, "verdict", m->verdict);
-	add_parsed(o, "reasons", m->reasons_json);
-	cJSON_AddNumberToObject(o, "eventCount", (double)m->n_events);
-	cJSON_AddItemToArray(arg, o);
-	return SH_OK;
+	return local_add(arg, hub_security_message_json(m));
 }
 
 static sh_rc local_alert(void *arg, const struct hub_security_alert *a)
 {
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddNumberToObject(o, "id", (double)a->id);
-	cJSON_AddStringToObject(o, "rule", a->rule);
-	cJSON_AddStringToObject(o, "severity", a->severity);
-	cJSON_AddStringToObject(o, "deviceId", a->device_id);
-	if (a->module_id[0])
-		cJSON_AddStringToObject(o, "moduleId", a->module_id);
-	add_time(o, "createdTimeUtc", a->created_us);
-	add_time(o, "timeUtc", a->time_us);
-	add_parsed(o, "evidence", a->evidence_json);
-	cJSON_AddStringToObject(o, "description", a->description);
-	cJSON_AddItemToArray(arg, o);
-	return SH_OK;
+	return local_add(arg, hub_security_alert_json(a));
 }
 
 /* The list from the database file, filtered like the API. */

@@ -616,6 +616,14 @@ sh_rc hub_security_alerts_each(struct sh_hub *hub, const struct hub_security_ale
 			       void *arg);
 
 /*
+ * The items of the security lists as the API returns them (docs/api.md "Security"); NULL
+ * when out of memory. Caller frees. Shared by the API and the CLI on a database file.
+ */
+struct cJSON *hub_security_message_json(const struct hub_security_message *m);
+struct cJSON *hub_security_event_json(const struct hub_security_event *e);
+struct cJSON *hub_security_alert_json(const struct hub_security_alert *a);
+
+/*
  * Desired vs reported configuration of the device's security module twin, with the payload
  * of its latest ConfigurationError event (secconfig_drift). *out filled; caller releases with
  * secconfig_drift_free (also after an error). Errors: 404010 no security module; 500001.

@@ -188,9 +188,18 @@ code=$(api -o /dev/null -w '%{http_code}' "$base/devices/later/modules/azureiots
 [ "$code" = 200 ] || fail "REST-created device has no security module ($code)"; ok
 
 # --- 7. on the database file once the hub is gone ------------------------------------------------
+for k in events messages alerts; do "$SIMHUB" security "$k" --db "$db" --json >"$tmp/hub.$k.json"; done
 kill -TERM "$pid"
 wait "$pid" || fail "simhub did not exit 0"
 pid=
+# the same items as through the hub, field for field
+for k in events messages alerts; do
+	"$SIMHUB" security "$k" --db "$db" --json >"$tmp/file.$k.json"
+	[ "$(jq length "$tmp/file.$k.json")" -ge 1 ] || fail "offline $k: none"
+	cmp -s <(jq -S . "$tmp/hub.$k.json") <(jq -S . "$tmp/file.$k.json") ||
+		fail "security $k on the file differs from the hub's: $(diff <(jq -S . "$tmp/hub.$k.json") <(jq -S . "$tmp/file.$k.json") | head -8)"
+	ok
+done
 "$SIMHUB" security alerts --db "$db" --json | jq -e 'length >= 1' >/dev/null || fail "offline alerts"; ok
 "$SIMHUB" security enable e2edev --db "$db" | grep -q 'already there' || fail "offline enable"; ok
 echo "PASS: $checks checks"
